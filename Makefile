@@ -1,0 +1,33 @@
+# Every target bootstraps .venv itself; only Python >= 3.11 is needed on the machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: demo test lint bench clean
+
+$(VENV)/.core: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -e '.[demo]'
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.core
+	$(PIP) install -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.core
+	$(PY) -m tskew demo
+
+test: $(VENV)/.dev
+	$(PY) -m ruff check tskew tests benchmarks
+	$(PY) -m pytest -n 2 -q
+
+lint: $(VENV)/.dev
+	$(PY) -m ruff check tskew tests benchmarks
+	$(PY) -m ruff format --check tskew tests benchmarks
+
+bench: $(VENV)/.dev
+	$(PY) benchmarks/bench_analyze.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
