@@ -1,0 +1,307 @@
+"""The user-facing DSL: analyzers and mappers named after TensorFlow Transform.
+
+A TFT user ports ``tft.scale_to_z_score(x)`` by writing
+``ts.scale_to_z_score(x)``. Functions beyond TFT (``fill_missing``,
+``impute``, ``clip``, ...) follow the same conventions.
+
+Example:
+    >>> import tskew as ts
+    >>> def preprocessing_fn(inputs):
+    ...     x = ts.impute(inputs["x"], strategy="median")
+    ...     return {"x_z": ts.scale_to_z_score(x), "x_b": ts.bucketize(x, num_buckets=2)}
+    >>> tfn = ts.analyze(preprocessing_fn, {"x": [1.0, 2.0, None, 4.0]})
+    >>> out = tfn.transform({"x": [1.0, None]})
+    >>> out["x_b"].tolist()
+    [0, 1]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tskew.errors import TraceError
+from tskew.ir.types import Shape
+from tskew.schema import DType, FeatureType, as_dtype
+from tskew.trace import Column, as_column, current_builder
+
+
+def _node(op: str, *inputs: Any, **attrs: Any) -> Column:
+    builder = current_builder(*inputs)
+    cols = [as_column(v, like=_first_column(inputs)) for v in inputs]
+    return Column(builder, builder.add(op, tuple(c.id for c in cols), **attrs))
+
+
+def _first_column(values: Sequence[Any]) -> Column | None:
+    return next((v for v in values if isinstance(v, Column)), None)
+
+
+def _require_column(x: Any, fn: str) -> Column:
+    if not isinstance(x, Column):
+        raise TraceError(f"{fn}: expected a column from preprocessing_fn's inputs, got {x!r}")
+    return x
+
+
+def _as_float(x: Column) -> Column:
+    """TFT casts integer inputs of scalers to float32; floats keep their dtype."""
+    return x if x.dtype.is_float else cast(x, DType.FLOAT32)
+
+
+# ------------------------------------------------------------------ analyzers
+
+
+def mean(x: Column) -> Column:
+    """Mean of the non-missing values of ``x`` over the training data (float64)."""
+    return _node("mean", _require_column(x, "mean"))
+
+
+def var(x: Column) -> Column:
+    """Population variance (ddof=0) of the non-missing values (float64)."""
+    return _node("var", _require_column(x, "var"))
+
+
+def min(x: Column) -> Column:  # noqa: A001 - TFT's name
+    """Smallest non-missing value of ``x`` (same dtype)."""
+    return _node("min", _require_column(x, "min"))
+
+
+def max(x: Column) -> Column:  # noqa: A001 - TFT's name
+    """Largest non-missing value of ``x`` (same dtype)."""
+    return _node("max", _require_column(x, "max"))
+
+
+def sum(x: Column) -> Column:  # noqa: A001 - TFT's name
+    """Exact sum of the non-missing values (int64 for int64, else float64)."""
+    return _node("sum", _require_column(x, "sum"))
+
+
+def size(x: Column) -> Column:
+    """Number of non-missing values of ``x`` in the training data (int64)."""
+    return _node("size", _require_column(x, "size"))
+
+
+def quantiles(x: Column, num_buckets: int) -> Column:
+    """Exact boundaries splitting ``x`` into ``num_buckets`` buckets (a vector).
+
+    Boundary k is the value at 0-based position ``(k * n) // num_buckets`` of
+    the sorted non-missing values.
+    """
+    return _node("quantiles", _require_column(x, "quantiles"), num_buckets=num_buckets)
+
+
+def vocabulary(x: Column, top_k: int | None = None,
+               frequency_threshold: float | None = None) -> Column:
+    """Distinct values by decreasing frequency (ties: larger value first).
+
+    ``frequency_threshold`` keeps values seen at least that often; ``top_k``
+    then keeps the first k.
+    """
+    return _node("vocabulary", _require_column(x, "vocabulary"), top_k=top_k,
+                 frequency_threshold=frequency_threshold)
+
+
+# -------------------------------------------------------------------- mappers
+
+
+def scale_to_z_score(x: Column) -> Column:
+    """(x - mean) / std with the training mean and population std.
+
+    When the variance is 0 the result is x - mean (TFT's rule). Integer inputs
+    become float32. The division is frozen as a multiplication by the
+    reciprocal, so every backend performs the same IEEE operations.
+    """
+    x = _require_column(x, "scale_to_z_score")
+    xf = _as_float(x)
+    v = var(x)
+    inv_std = where(v > 0.0, 1.0 / sqrt(v), as_column(1.0, dtype=DType.FLOAT64))
+    return (xf - cast(mean(x), xf.dtype)) * cast(inv_std, xf.dtype)
+
+
+def scale_by_min_max(x: Column, output_min: float = 0.0, output_max: float = 1.0) -> Column:
+    """Scale to [output_min, output_max] using the training min and max.
+
+    When min == max, TFT's rule applies: sigmoid(x) scaled to the range.
+    """
+    x = _require_column(x, "scale_by_min_max")
+    if not output_min < output_max:
+        raise TraceError(
+            f"scale_by_min_max: output_min ({output_min}) must be less than output_max "
+            f"({output_max})"
+        )
+    xf = _as_float(x)
+    lo, hi = cast(min(x), xf.dtype), cast(max(x), xf.dtype)
+    has_range = lo < hi
+    inv_range = where(has_range, 1.0 / (hi - lo), as_column(0.0, dtype=xf.dtype))
+    scaled = where(has_range, (xf - lo) * inv_range, sigmoid(xf))
+    return scaled * (output_max - output_min) + output_min
+
+
+def scale_to_0_1(x: Column) -> Column:
+    """Scale to [0, 1] using the training min and max."""
+    return scale_by_min_max(x, 0.0, 1.0)
+
+
+def apply_buckets(x: Column, bucket_boundaries: Column | Sequence[float]) -> Column:
+    """Bucket index: x goes to bucket i when b[i-1] <= x < b[i] (int64).
+
+    NaN goes to the last bucket, len(boundaries).
+    """
+    x = _require_column(x, "apply_buckets")
+    bounds = as_column(list(bucket_boundaries) if not isinstance(bucket_boundaries, Column)
+                       else bucket_boundaries, like=x)
+    if bounds.type.shape is not Shape.VECTOR:
+        raise TraceError("apply_buckets: bucket_boundaries must be a list or ts.quantiles(...)")
+    return _node("apply_buckets", x, bounds)
+
+
+def bucketize(x: Column, num_buckets: int) -> Column:
+    """Bucket index in [0, num_buckets) by exact training quantiles (int64)."""
+    x = _require_column(x, "bucketize")
+    return apply_buckets(x, quantiles(x, num_buckets))
+
+
+def apply_vocabulary(x: Column, deferred_vocab_filename_tensor: Column | Sequence[Any],
+                     default_value: int = -1, num_oov_buckets: int = 0) -> Column:
+    """Map x to its index in a vocabulary (``ts.vocabulary(x)`` or a list).
+
+    Values not in the vocabulary map to ``len(vocab) + hash(x) % num_oov_buckets``
+    or, without OOV buckets, to ``default_value``.
+    """
+    x = _require_column(x, "apply_vocabulary")
+    vocab = deferred_vocab_filename_tensor
+    vocab_col = vocab if isinstance(vocab, Column) else as_column(list(vocab), dtype=x.dtype)
+    return _node("apply_vocabulary", x, vocab_col, default_value=default_value,
+                 num_oov_buckets=num_oov_buckets)
+
+
+def compute_and_apply_vocabulary(x: Column, top_k: int | None = None,
+                                 frequency_threshold: float | None = None,
+                                 num_oov_buckets: int = 0, default_value: int = -1) -> Column:
+    """``apply_vocabulary(x, vocabulary(x, top_k, frequency_threshold), ...)``."""
+    x = _require_column(x, "compute_and_apply_vocabulary")
+    return apply_vocabulary(x, vocabulary(x, top_k, frequency_threshold),
+                            default_value=default_value, num_oov_buckets=num_oov_buckets)
+
+
+def hash_strings(strings: Column, hash_buckets: int) -> Column:
+    """MurmurHash3_x86_32 of the UTF-8 bytes modulo ``hash_buckets`` (int64)."""
+    return _node("hash_strings", _require_column(strings, "hash_strings"),
+                 hash_buckets=hash_buckets)
+
+
+# ------------------------------------------------------------ beyond TFT
+
+
+def fill_missing(x: Column, value: Any) -> Column:
+    """Replace nulls (and NaN in float features) by ``value``; the result is dense."""
+    x = _require_column(x, "fill_missing")
+    return _node("fill_missing", x, as_column(value, like=x))
+
+
+_IMPUTERS = {"mean", "median", "most_frequent"}
+
+
+def impute(x: Column, strategy: str = "mean") -> Column:
+    """Fill missing values with a training statistic: mean, median or most_frequent.
+
+    The median is the value at sorted position n // 2 (an observed value, so
+    integer features stay integer).
+    """
+    x = _require_column(x, "impute")
+    if strategy not in _IMPUTERS:
+        raise TraceError(f"impute: unknown strategy {strategy!r}; use one of {sorted(_IMPUTERS)}")
+    if strategy == "mean":
+        if not x.dtype.is_float:
+            raise TraceError(
+                f"impute: strategy='mean' needs a float feature, got {x.dtype}; use "
+                "strategy='median' or 'most_frequent', or cast to float first"
+            )
+        return fill_missing(x, cast(mean(x), x.dtype))
+    if strategy == "median":
+        return fill_missing(x, _node("quantile", x, q=0.5))
+    return fill_missing(x, _node("most_frequent", x))
+
+
+def clip(x: Column, clip_value_min: Any, clip_value_max: Any) -> Column:
+    """Limit x to [clip_value_min, clip_value_max]; NaN stays NaN."""
+    x = _require_column(x, "clip")
+    return _node("clip", x, as_column(clip_value_min, like=x), as_column(clip_value_max, like=x))
+
+
+def clip_by_quantiles(x: Column, q_lo: float, q_hi: float) -> Column:
+    """Clip to the training q_lo- and q_hi-quantiles (exact; e.g. 0.01 and 0.99)."""
+    x = _require_column(x, "clip_by_quantiles")
+    if not 0.0 <= q_lo <= q_hi <= 1.0:
+        raise TraceError(f"clip_by_quantiles: need 0 <= q_lo <= q_hi <= 1, got {q_lo}, {q_hi}")
+    return clip(x, _node("quantile", x, q=float(q_lo)), _node("quantile", x, q=float(q_hi)))
+
+
+def log1p(x: Column) -> Column:
+    """log(1 + x), computed in float (int64 -> float64)."""
+    return _node("log1p", x)
+
+
+def sqrt(x: Column) -> Column:
+    """Square root, computed in float (int64 -> float64)."""
+    return _node("sqrt", x)
+
+
+def exp(x: Column) -> Column:
+    """e ** x, computed in float."""
+    return _node("exp", x)
+
+
+def sigmoid(x: Column) -> Column:
+    """1 / (1 + exp(-x)), computed in float."""
+    return _node("sigmoid", x)
+
+
+def abs(x: Column) -> Column:  # noqa: A001 - mirrors tf.abs
+    """Absolute value, same dtype."""
+    return _node("abs", x)
+
+
+def where(condition: Column, x: Any, y: Any) -> Column:
+    """x where condition is true, else y (elementwise)."""
+    like = _first_column([x, y])
+    return _node("where", condition, as_column(x, like=like), as_column(y, like=like))
+
+
+def cast(x: Column, dtype: DType | FeatureType | str) -> Column:
+    """Convert to ``dtype`` ("float32", "float64", "int64", "string", "bool").
+
+    float -> int64 truncates toward zero (NaN -> 0, saturating); string ->
+    number is null where the text does not parse; float -> string is refused.
+    """
+    target = as_dtype(dtype)
+    if isinstance(x, Column) and x.dtype == target:
+        return x
+    return _node("cast", x, dtype=target.value)
+
+
+def one_hot(x: Column, depth: int) -> Column:
+    """float32 vector of ``depth`` with a 1 at index x (zeros when out of range)."""
+    return _node("one_hot", _require_column(x, "one_hot"), depth=depth)
+
+
+def cross(features: Sequence[Column]) -> Column:
+    """String feature cross: the values joined with "_X_" (e.g. "3_X_5")."""
+    features = list(features)
+    if len(features) < 2 or not all(isinstance(f, Column) for f in features):
+        raise TraceError("cross: pass a list of at least two columns")
+    return _node("cross", *features)
+
+
+def lower(x: Column) -> Column:
+    """Unicode lower case."""
+    return _node("lower", _require_column(x, "lower"))
+
+
+def strip(x: Column) -> Column:
+    """Strip leading and trailing ASCII whitespace."""
+    return _node("strip", _require_column(x, "strip"))
+
+
+def is_missing(x: Column) -> Column:
+    """True where x is null (or NaN for floats); never null itself."""
+    return _node("is_missing", _require_column(x, "is_missing"))

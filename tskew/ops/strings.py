@@ -1,0 +1,198 @@
+"""String ops: lower, strip, cross, hashing, vocabulary lookup, string casts.
+
+Row strings are pyarrow arrays (vectorised by ``pyarrow.compute``); the
+executor never loops over rows in Python.
+
+Example:
+    >>> import pyarrow as pa
+    >>> from tskew.ops.values import Col
+    >>> lower({}, Col(pa.array(["ÄB", "c"]))).values.to_pylist()
+    ['äb', 'c']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tskew.errors import TraceError
+from tskew.ir.types import Shape, ValueType
+from tskew.ops.registry import register
+from tskew.ops.typing import any_nullable, broadcast_shape, require, require_scalar_row
+from tskew.ops.values import Col, Value, as_arrow_strings, mask_of, result
+from tskew.schema import DType
+
+CROSS_SEPARATOR = "_X_"  # TFT's (tf.sparse.cross) separator between crossed values
+
+
+def _string_unary_type(op: str):
+    def infer(ts: list[ValueType], attrs: dict[str, Any]) -> ValueType:
+        (x,) = ts
+        require(x, (DType.STRING,), op)
+        require_scalar_row(x, op)
+        return x
+
+    return infer
+
+
+@register("lower", _string_unary_type("lower"))
+def lower(attrs: dict[str, Any], x: Value) -> Value:
+    """Unicode simple lower-case mapping, code point by code point."""
+    return result(pc.utf8_lower(as_arrow_strings(x)), x)
+
+
+@register("strip", _string_unary_type("strip"))
+def strip(attrs: dict[str, Any], x: Value) -> Value:
+    """Remove leading and trailing ASCII whitespace (space, \\t, \\n, \\v, \\f, \\r)."""
+    return result(pc.ascii_trim_whitespace(as_arrow_strings(x)), x)
+
+
+def _cross_type(ts: list[ValueType], attrs: dict[str, Any]) -> ValueType:
+    if len(ts) < 2:
+        raise TraceError("cross: needs at least two features")
+    for t in ts:
+        require(t, (DType.STRING, DType.INT64, DType.BOOL), "cross")
+        require_scalar_row(t, "cross")
+    return ValueType(DType.STRING, any_nullable(ts), broadcast_shape(ts, "cross"))
+
+
+@register("cross", _cross_type)
+def cross(attrs: dict[str, Any], *xs: Value) -> Value:
+    """Join the string forms of the inputs with "_X_" (e.g. "3_X_Mon")."""
+    parts = [as_arrow_strings(_to_string_values(x)) for x in xs]
+    out = pc.binary_join_element_wise(*parts, CROSS_SEPARATOR)
+    return result(out, *xs)
+
+
+def _hash_type(ts: list[ValueType], attrs: dict[str, Any]) -> ValueType:
+    (x,) = ts
+    require(x, (DType.STRING,), "hash_strings")
+    require_scalar_row(x, "hash_strings")
+    buckets = attrs.get("hash_buckets")
+    if not isinstance(buckets, int) or buckets < 1:
+        raise TraceError(f"hash_strings: hash_buckets must be a positive int, got {buckets!r}")
+    return x.with_(dtype=DType.INT64)
+
+
+@register("hash_strings", _hash_type)
+def hash_strings(attrs: dict[str, Any], x: Value) -> Value:
+    """MurmurHash3_x86_32(utf-8 bytes, seed 0) % hash_buckets (see tskew.hashing)."""
+    from tskew.hashing import hash_to_buckets
+
+    strings = _null_free(as_arrow_strings(x))
+    return result(hash_to_buckets(strings, attrs["hash_buckets"]), x)
+
+
+def _vocab_type(ts: list[ValueType], attrs: dict[str, Any]) -> ValueType:
+    x, vocab = ts
+    require(x, (DType.STRING, DType.INT64), "apply_vocabulary")
+    require_scalar_row(x, "apply_vocabulary")
+    if vocab.shape is not Shape.VECTOR or vocab.dtype != x.dtype:
+        raise TraceError(
+            f"apply_vocabulary: vocabulary must be a vector of {x.dtype} "
+            f"(a list or ts.vocabulary(x)), got {vocab!r}"
+        )
+    oov = attrs.get("num_oov_buckets", 0)
+    if not isinstance(oov, int) or oov < 0:
+        raise TraceError(f"apply_vocabulary: num_oov_buckets must be an int >= 0, got {oov!r}")
+    if not isinstance(attrs.get("default_value", -1), int):
+        raise TraceError("apply_vocabulary: default_value must be an int")
+    return x.with_(dtype=DType.INT64)
+
+
+@register("apply_vocabulary", _vocab_type)
+def apply_vocabulary(attrs: dict[str, Any], x: Value, vocab: np.ndarray) -> Value:
+    """Index of x in the vocabulary; out-of-vocabulary values go to
+    len(vocab) + hash(x) % num_oov_buckets, or default_value when there are no
+    OOV buckets (TFT's rule; the hash is tskew's MurmurHash3)."""
+    from tskew.hashing import hash_to_buckets
+
+    is_str = vocab.dtype == object
+    values = as_arrow_strings(x) if is_str else pa.array(np.asarray(x.values if isinstance(x, Col) else x))
+    vocab_arr = pa.array(vocab.tolist(), type=pa.string()) if is_str else pa.array(vocab)
+    found = pc.index_in(values, value_set=vocab_arr)
+    ids = np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    oov = ids < 0
+    if oov.any():
+        n_oov = attrs.get("num_oov_buckets", 0)
+        if n_oov:
+            keys = values if is_str else pc.cast(values, pa.string())
+            hashed = hash_to_buckets(_null_free(keys), n_oov)
+            ids = np.where(oov, len(vocab) + hashed, ids)
+        else:
+            ids[oov] = attrs.get("default_value", -1)
+    return result(ids, x)
+
+
+# ------------------------------------------------------------------ casts
+
+
+def _to_string_values(x: Value) -> Value:
+    raw = x.values if isinstance(x, Col) else x
+    if isinstance(raw, pa.Array | pa.ChunkedArray) or np.asarray(raw).dtype == object:
+        return x
+    return cast_to_string(x)
+
+
+def cast_to_string(x: Value) -> Value:
+    """int64 -> decimal text, bool -> "true"/"false"."""
+    raw = np.asarray(x.values if isinstance(x, Col) else x)
+    if raw.ndim == 0:
+        item = raw.item()
+        text = ("true" if item else "false") if isinstance(item, bool) else str(item)
+        return result(np.array(text, dtype=object))
+    return result(pc.cast(pa.array(raw), pa.string()), x)
+
+
+_PATTERNS = {
+    DType.INT64: r"^[+-]?[0-9]+$",
+    DType.FLOAT32: r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$|^[+-]?(?i:inf|infinity|nan)$",
+    DType.BOOL: r"^(?i:true|false|1|0)$",
+}
+_PATTERNS[DType.FLOAT64] = _PATTERNS[DType.FLOAT32]
+
+
+def cast_from_string(x: Value, to: DType) -> Value:
+    """Parse strings; a value that does not parse (or overflows) becomes null."""
+    strings = _null_free(as_arrow_strings(x))
+    if to is DType.STRING:
+        return result(strings, x)
+    if isinstance(strings, pa.Scalar):
+        strings = pa.array([strings.as_py()], type=pa.string())
+    ok = pc.match_substring_regex(strings, _PATTERNS[to]).to_numpy(zero_copy_only=False)
+    cleaned = pc.if_else(ok, strings, pa.scalar("0"))
+    if to is DType.BOOL:
+        cleaned = pc.utf8_lower(cleaned)
+    try:
+        parsed = pc.cast(cleaned, to.arrow).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:  # int64 overflow in some value: parse one by one
+        parsed, ok = _parse_ints_slowly(cleaned, ok)
+    bad = ~ok
+    if not isinstance(x, Col):
+        return np.asarray(parsed[0]) if ok[0] else np.asarray(np.nan)
+    mask = mask_of(x)
+    mask = bad if mask is None else (mask | bad)
+    return Col(np.asarray(parsed), mask if mask.any() else None)
+
+
+def _parse_ints_slowly(strings: pa.Array, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    out = np.zeros(len(strings), np.int64)
+    ok = ok.copy()
+    lo, hi = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+    for i, s in enumerate(strings.to_pylist()):
+        if ok[i]:
+            v = int(s)
+            if lo <= v <= hi:
+                out[i] = v
+            else:
+                ok[i] = False
+    return out, ok
+
+
+def _null_free(arr: pa.Array | pa.Scalar) -> pa.Array | pa.Scalar:
+    if isinstance(arr, pa.Scalar):
+        return arr if arr.is_valid else pa.scalar("", type=pa.string())
+    return pc.fill_null(arr, "") if arr.null_count else arr

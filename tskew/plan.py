@@ -1,0 +1,109 @@
+"""The analysis plan: which analyzers run in which pass over the data.
+
+An analyzer whose input depends on another analyzer's result must wait for
+it, so analyzers are grouped into phases; all analyzers of a phase (and the
+statistics of the raw inputs, in phase 0) are computed in one fused pass.
+Analyzers that read the same value share accumulators (``mean(x)`` and
+``var(x)`` both come from one exact-moments accumulator).
+
+Example:
+    >>> import tskew as ts
+    >>> from tskew.trace import trace
+    >>> g = trace(lambda i: {"b": ts.bucketize(ts.scale_to_z_score(
+    ...     ts.impute(i["x"], "median")), 4)}, ts.Schema({"x": ts.float64()}))
+    >>> plan = make_plan(g)
+    >>> [len(p.analyzers) for p in plan.phases], plan.passes
+    ([1, 2, 1], 4)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tskew.analyzers.extract import accumulator_kind
+from tskew.ir.graph import Graph
+from tskew.ops.registry import get_op
+from tskew.schema import DType
+from tskew.trace import describe_node
+
+
+@dataclass(frozen=True)
+class AccumulatorSpec:
+    """One accumulator to fill: its kind, the node it reads and that node's dtype."""
+
+    kind: str
+    node: int
+    dtype: DType
+
+
+@dataclass(frozen=True)
+class Phase:
+    index: int
+    analyzers: tuple[int, ...]
+    accumulators: tuple[AccumulatorSpec, ...]
+
+    @property
+    def row_targets(self) -> tuple[int, ...]:
+        """Nodes whose per-row values this pass must compute."""
+        return tuple(sorted({a.node for a in self.accumulators}))
+
+
+@dataclass(frozen=True)
+class Plan:
+    phases: tuple[Phase, ...]
+    output_statistics: bool = True
+
+    @property
+    def passes(self) -> int:
+        """Passes over the data: one per phase plus the output-statistics pass."""
+        return len(self.phases) + (1 if self.output_statistics else 0)
+
+    def describe(self, graph: Graph) -> str:
+        lines = [
+            f"analysis plan: {len(self.phases)} phase(s), {self.passes} pass(es) over the data"
+        ]
+        for phase in self.phases:
+            names = [describe_node(graph.nodes, graph.nodes[a], 2) for a in phase.analyzers]
+            lines.append(f"  phase {phase.index} (1 fused pass, {len(phase.accumulators)} "
+                         f"accumulators): " + ("; ".join(names) or "input statistics only"))
+        if self.output_statistics:
+            lines.append("  final pass: statistics of the transformed outputs")
+        return "\n".join(lines)
+
+
+def input_statistic_specs(graph: Graph) -> list[AccumulatorSpec]:
+    """Accumulators that describe every raw input (the skew baseline)."""
+    specs = []
+    for nid in graph.inputs.values():
+        dtype = graph.nodes[nid].type.dtype
+        if dtype.is_numeric:
+            specs.append(AccumulatorSpec("moments", nid, dtype))
+        specs.append(AccumulatorSpec("counts", nid, dtype))
+    return specs
+
+
+def make_plan(graph: Graph, statistics: bool = True) -> Plan:
+    """Group the graph's analyzers into phases (phase = analyzer nesting depth)."""
+    depth: dict[int, int] = {}  # node id -> number of analyzer levels feeding it
+    analyzers_by_phase: dict[int, list[int]] = {}
+    for node in graph.nodes:
+        d = max((depth[i] for i in node.inputs), default=0)
+        if get_op(node.op).analyzer:
+            analyzers_by_phase.setdefault(d, []).append(node.id)
+            d += 1
+        depth[node.id] = d
+    count = max(analyzers_by_phase, default=-1) + 1
+    phases = []
+    for index in range(max(count, 1)):
+        ids = analyzers_by_phase.get(index, [])
+        specs: dict[tuple[str, int], AccumulatorSpec] = {}
+        for aid in ids:
+            node = graph.nodes[aid]
+            src = graph.nodes[node.inputs[0]]
+            kind = accumulator_kind(node.op, src.type.dtype)
+            specs.setdefault((kind, src.id), AccumulatorSpec(kind, src.id, src.type.dtype))
+        if index == 0 and statistics:
+            for spec in input_statistic_specs(graph):
+                specs.setdefault((spec.kind, spec.node), spec)
+        phases.append(Phase(index, tuple(ids), tuple(specs.values())))
+    return Plan(tuple(phases), statistics)

@@ -1,0 +1,169 @@
+"""Per-feature statistics of the training data, for inputs and outputs.
+
+They are the baseline the skew detector compares serving data with, and a
+readable summary in ``print(transform_fn)``.
+
+Example:
+    >>> import numpy as np
+    >>> from tskew.analyzers.accumulators import Moments, ValueCounts
+    >>> from tskew.ops.values import Col
+    >>> col = Col(np.array([1.0, 2.0, 3.0, np.nan]), np.array([0, 0, 0, 1], bool))
+    >>> s = FeatureStatistics.from_accumulators("x", "float64",
+    ...     ValueCounts.create("float64").add(col), Moments().add(col))
+    >>> s.count, s.missing, s.mean, s.quantiles[5]
+    (4, 1, 2.0, 2.0)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tskew.analyzers.accumulators import Moments, ValueCounts
+from tskew.schema import DType
+
+NUM_QUANTILES = 10  # deciles: boundaries at k*n//10, plus min and max
+TOP_VALUES = 10
+
+
+@dataclass
+class FeatureStatistics:
+    """Summary of one feature over the training data.
+
+    Attributes:
+        count: rows seen (including missing ones).
+        missing: null values. ``nan``: NaN values (floats only).
+        num_distinct: distinct non-missing values.
+        min, max, mean, std: over non-missing values (numeric features).
+        quantiles: exact deciles, [min, q10, ..., q90, max] (numeric features).
+        top_values: most frequent values with counts (TFT's vocabulary order).
+    """
+
+    name: str
+    dtype: str
+    count: int = 0
+    missing: int = 0
+    nan: int = 0
+    num_distinct: int = 0
+    min: Any = None
+    max: Any = None
+    mean: float | None = None
+    std: float | None = None
+    quantiles: list[Any] = field(default_factory=list)
+    top_values: list[tuple[Any, int]] = field(default_factory=list)
+
+    @classmethod
+    def from_accumulators(cls, name: str, dtype: str, counts: ValueCounts,
+                          moments: Moments | None = None) -> FeatureStatistics:
+        stats = cls(name, dtype)
+        n = counts.total
+        stats.missing, stats.nan = counts.null_count, counts.nan_count
+        stats.count = n + stats.missing + stats.nan
+        stats.num_distinct = len(counts.counts)
+        values, freq = counts.ranked()
+        stats.top_values = [(_py(v), int(c)) for v, c in zip(values[:TOP_VALUES],
+                                                             freq[:TOP_VALUES], strict=True)]
+        if DType(dtype).is_numeric and n:
+            positions = [min(n - 1, (k * n) // NUM_QUANTILES) for k in range(NUM_QUANTILES)]
+            qs = counts.value_at(np.array(positions + [n - 1]))
+            stats.quantiles = [_py(v) for v in qs]
+            stats.min, stats.max = stats.quantiles[0], stats.quantiles[-1]
+        if moments is not None and (moments.exact.count or moments.exact.posinf_count
+                                    or moments.exact.neginf_count):
+            stats.mean = moments.exact.mean()
+            var = moments.exact.variance()
+            stats.std = math.sqrt(var) if var == var else float("nan")
+        return stats
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["top_values"] = [[_enc(v), c] for v, c in self.top_values]
+        for key in ("min", "max", "mean", "std"):
+            out[key] = _enc(out[key])
+        out["quantiles"] = [_enc(v) for v in self.quantiles]
+        return out
+
+    @classmethod
+    def from_json(cls, obj: dict) -> FeatureStatistics:
+        obj = dict(obj)
+        obj["top_values"] = [(_dec(v), int(c)) for v, c in obj["top_values"]]
+        for key in ("min", "max", "mean", "std"):
+            obj[key] = _dec(obj[key])
+        obj["quantiles"] = [_dec(v) for v in obj["quantiles"]]
+        return cls(**obj)
+
+    def summary(self) -> str:
+        """One line, e.g. ``fare float64: 15002 rows, 0 missing, mean 11.6, std 11.8``."""
+        parts = [f"{self.count} rows", f"{self.missing} missing"]
+        if self.nan:
+            parts.append(f"{self.nan} NaN")
+        if self.mean is not None:
+            parts.append(f"mean {self.mean:.6g}, std {self.std:.6g}")
+        if self.quantiles:
+            parts.append(f"min {self.min:.6g}, median {self.quantiles[5]:.6g}, max {self.max:.6g}")
+        if self.top_values and not DType(self.dtype).is_float:
+            top = ", ".join(f"{v!r}:{c}" for v, c in self.top_values[:3])
+            parts.append(f"{self.num_distinct} distinct (top {top})")
+        return f"{self.name} {self.dtype}: " + ", ".join(parts)
+
+
+@dataclass
+class DatasetStatistics:
+    """Statistics of the training data: per raw input and per output feature."""
+
+    num_rows: int
+    inputs: dict[str, FeatureStatistics]
+    outputs: dict[str, FeatureStatistics]
+    bad_records: int = 0
+
+    def to_json(self) -> dict:
+        return {
+            "num_rows": self.num_rows,
+            "bad_records": self.bad_records,
+            "inputs": {k: v.to_json() for k, v in self.inputs.items()},
+            "outputs": {k: v.to_json() for k, v in self.outputs.items()},
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict) -> DatasetStatistics:
+        return cls(
+            obj["num_rows"],
+            {k: FeatureStatistics.from_json(v) for k, v in obj["inputs"].items()},
+            {k: FeatureStatistics.from_json(v) for k, v in obj["outputs"].items()},
+            obj.get("bad_records", 0),
+        )
+
+    def __getitem__(self, name: str) -> FeatureStatistics:
+        """Statistics of an output feature, else of a raw input."""
+        if name in self.outputs:
+            return self.outputs[name]
+        return self.inputs[name]
+
+    def to_pandas(self):
+        """One row per feature (inputs then outputs) as a pandas DataFrame."""
+        import pandas as pd
+
+        rows = [{"role": role, **{k: v for k, v in s.to_json().items() if k != "top_values"}}
+                for role, group in (("input", self.inputs), ("output", self.outputs))
+                for s in group.values()]
+        return pd.DataFrame(rows)
+
+
+def _py(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _enc(v: Any) -> Any:
+    """JSON-safe: non-finite floats as {"float": "nan" | "inf" | "-inf"}."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return {"float": repr(v)}
+    return v
+
+
+def _dec(v: Any) -> Any:
+    if isinstance(v, dict):
+        return float(v["float"])
+    return v

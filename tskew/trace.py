@@ -1,0 +1,267 @@
+"""Tracing: run ``preprocessing_fn`` on symbolic columns to build the IR.
+
+`Column` is the symbolic value users manipulate; every operation on it adds
+a node to a `GraphBuilder`, which type-checks it at once (so errors point at
+the user's line) and reuses identical nodes (``ts.mean(x)`` twice is one
+analyzer).
+
+Example:
+    >>> import tskew as ts
+    >>> g = trace(lambda inp: {"z": ts.scale_to_z_score(inp["x"])},
+    ...           ts.Schema({"x": ts.float64(nullable=False)}))
+    >>> [n.op for n in g.nodes]
+    ['input', 'mean', 'var', 'const', 'gt', 'sqrt', 'div', 'const', 'where', 'sub', 'mul']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from tskew.errors import SchemaError, TraceError
+from tskew.ir.graph import Graph
+from tskew.ir.nodes import Node, make_attrs
+from tskew.ir.types import Shape, ValueType
+from tskew.ops.registry import get_op
+from tskew.schema import DType, Schema, as_dtype, unknown_name_message
+
+
+class GraphBuilder:
+    """Accumulates nodes while ``preprocessing_fn`` runs."""
+
+    def __init__(self, schema: Schema):
+        self.schema = schema
+        self.nodes: list[Node] = []
+        self._index: dict[tuple, int] = {}
+        self.inputs: dict[str, int] = {}
+
+    def add(self, op: str, inputs: tuple[int, ...] = (), name: str | None = None,
+            **attrs: Any) -> int:
+        attr_t = make_attrs(**attrs)
+        key = (op, inputs, attr_t, name)
+        if key in self._index:
+            return self._index[key]
+        opdef = get_op(op)
+        try:
+            vtype = opdef.infer([self.nodes[i].type for i in inputs], dict(attr_t))
+        except TraceError as err:
+            args = ", ".join(self.describe(i) for i in inputs)
+            raise TraceError(f"{err} (in {op}({args}))") from None
+        node = Node(len(self.nodes), op, inputs, attr_t, vtype, name)
+        self.nodes.append(node)
+        self._index[key] = node.id
+        return node.id
+
+    def describe(self, node_id: int, depth: int = 2) -> str:
+        """Short expression text for error messages, e.g. ``fill_missing(fare, 0.0)``."""
+        node = self.nodes[node_id]
+        return describe_node(self.nodes, node, depth)
+
+    def input(self, name: str) -> int:
+        if name not in self.schema:
+            raise SchemaError(unknown_name_message("feature", name, self.schema))
+        ftype = self.schema[name]
+        nid = self.add("input", (), name=name, dtype=ftype.dtype.value, nullable=ftype.nullable)
+        self.inputs[name] = nid
+        return nid
+
+
+def describe_node(nodes: list[Node] | tuple[Node, ...], node: Node, depth: int = 2) -> str:
+    if node.op == "input":
+        return str(node.name)
+    if node.op == "const":
+        return repr(node.attr("value"))
+    if depth == 0:
+        return "..."
+    args = [describe_node(nodes, nodes[i], depth - 1) for i in node.inputs]
+    args += [f"{k}={v!r}" for k, v in node.attrs]
+    return f"{node.op}({', '.join(args)})"
+
+
+class Column:
+    """A symbolic value inside ``preprocessing_fn``: a feature or a statistic.
+
+    Supports ``+ - * /``, unary ``-``, comparisons (giving bool columns) and
+    ``& | ~`` on bool columns. Python numbers combine with columns following
+    numpy's rule: ``float32_col * 2.0`` stays float32.
+    """
+
+    __slots__ = ("builder", "id")
+    __hash__ = None  # type: ignore[assignment]  # == builds a node, like pandas
+
+    def __init__(self, builder: GraphBuilder, node_id: int):
+        self.builder = builder
+        self.id = node_id
+
+    @property
+    def type(self) -> ValueType:
+        return self.builder.nodes[self.id].type
+
+    @property
+    def dtype(self) -> DType:
+        return self.type.dtype
+
+    def __repr__(self) -> str:
+        return f"<ts.Column {self.builder.describe(self.id)} : {self.type!r}>"
+
+    def __bool__(self) -> bool:
+        raise TraceError(
+            "a column has no truth value while tracing; use ts.where(cond, a, b) "
+            "instead of if/else, and & | ~ instead of and/or/not"
+        )
+
+    def _bin(self, op: str, other: Any, reverse: bool = False) -> Column:
+        other_c = as_column(other, like=self)
+        a, b = (other_c, self) if reverse else (self, other_c)
+        return Column(self.builder, self.builder.add(op, (a.id, b.id)))
+
+    def __add__(self, o): return self._bin("add", o)
+    def __radd__(self, o): return self._bin("add", o, True)
+    def __sub__(self, o): return self._bin("sub", o)
+    def __rsub__(self, o): return self._bin("sub", o, True)
+    def __mul__(self, o): return self._bin("mul", o)
+    def __rmul__(self, o): return self._bin("mul", o, True)
+    def __truediv__(self, o): return self._bin("div", o)
+    def __rtruediv__(self, o): return self._bin("div", o, True)
+    def __eq__(self, o): return self._bin("eq", o)  # type: ignore[override]
+    def __ne__(self, o): return self._bin("ne", o)  # type: ignore[override]
+    def __lt__(self, o): return self._bin("lt", o)
+    def __le__(self, o): return self._bin("le", o)
+    def __gt__(self, o): return self._bin("gt", o)
+    def __ge__(self, o): return self._bin("ge", o)
+    def __and__(self, o): return self._bin("and", o)
+    def __rand__(self, o): return self._bin("and", o, True)
+    def __or__(self, o): return self._bin("or", o)
+    def __ror__(self, o): return self._bin("or", o, True)
+
+    def __neg__(self) -> Column:
+        return Column(self.builder, self.builder.add("neg", (self.id,)))
+
+    def __invert__(self) -> Column:
+        return Column(self.builder, self.builder.add("not", (self.id,)))
+
+
+_ACTIVE: list[GraphBuilder] = []
+
+
+def current_builder(*values: Any) -> GraphBuilder:
+    for v in values:
+        if isinstance(v, Column):
+            return v.builder
+    if _ACTIVE:
+        return _ACTIVE[-1]
+    raise TraceError("tskew functions build a graph: call them inside preprocessing_fn")
+
+
+def as_column(value: Any, like: Column | None = None, dtype: DType | str | None = None) -> Column:
+    """Wrap a Python/numpy constant as a const column; columns pass through.
+
+    The constant's dtype follows numpy's weak-scalar rule relative to ``like``:
+    a Python float next to a float32 column is float32, next to an int64
+    column float64; a Python int takes the column's numeric dtype.
+    """
+    if isinstance(value, Column):
+        return value
+    builder = like.builder if like is not None else current_builder()
+    if dtype is None:
+        dtype = _const_dtype(value, like.dtype if like is not None else None)
+    dtype = as_dtype(dtype)
+    arr = np.asarray(value, dtype=dtype.numpy if dtype is not DType.STRING else object)
+    if arr.ndim > 1:
+        raise TraceError(f"constants must be scalars or 1-D lists, got shape {arr.shape}")
+    if dtype is DType.STRING and not all(isinstance(v, str) for v in np.ravel(arr)):
+        raise TraceError(f"string constant must hold str values, got {value!r}")
+    stored: Any = arr if arr.ndim == 1 else arr.item()
+    return Column(builder, builder.add("const", (), value=stored, dtype=dtype.value))
+
+
+def _const_dtype(value: Any, like: DType | None) -> DType:
+    sample = value
+    if isinstance(value, list | tuple | np.ndarray):
+        arr = np.asarray(value)
+        if arr.size == 0:
+            return like or DType.FLOAT64
+        if arr.dtype.kind in "US" or arr.dtype == object:
+            return DType.STRING
+        sample = arr.ravel()[0]
+        if arr.dtype.kind == "f" and like in (DType.FLOAT32, DType.FLOAT64):
+            return like
+        if arr.dtype.kind == "f":
+            return DType.FLOAT64
+    if isinstance(sample, bool | np.bool_):
+        return DType.BOOL
+    if isinstance(sample, str):
+        return DType.STRING
+    if isinstance(sample, np.floating):
+        return DType(str(sample.dtype)) if sample.dtype != np.float16 else DType.FLOAT32
+    if isinstance(sample, int | np.integer):
+        return like if like is not None and like.is_numeric else DType.INT64
+    if isinstance(sample, float):
+        return like if like in (DType.FLOAT32, DType.FLOAT64) else DType.FLOAT64
+    raise TraceError(f"cannot use {value!r} ({type(value).__name__}) as a constant")
+
+
+class TraceInputs(Mapping[str, Column]):
+    """The ``inputs`` mapping passed to ``preprocessing_fn``."""
+
+    def __init__(self, builder: GraphBuilder):
+        self._builder = builder
+
+    def __getitem__(self, name: str) -> Column:
+        return Column(self._builder, self._builder.input(name))
+
+    def __iter__(self):
+        return iter(self._builder.schema)
+
+    def __len__(self) -> int:
+        return len(self._builder.schema)
+
+
+def trace(preprocessing_fn: Callable[[Mapping[str, Column]], Mapping[str, Any]],
+          schema: Schema) -> Graph:
+    """Run ``preprocessing_fn`` symbolically and return its verified graph.
+
+    Raises:
+        TraceError: the function returns something other than a dict of
+            per-row columns, or an output could be null.
+        SchemaError: the function reads a feature the schema does not have.
+    """
+    builder = GraphBuilder(schema)
+    _ACTIVE.append(builder)
+    try:
+        outputs = preprocessing_fn(TraceInputs(builder))
+    finally:
+        _ACTIVE.pop()
+    if not isinstance(outputs, Mapping) or not outputs:
+        raise TraceError(
+            f"preprocessing_fn must return a non-empty dict of name -> column, got {outputs!r}"
+        )
+    out_ids: dict[str, int] = {}
+    for name, value in outputs.items():
+        if not isinstance(name, str) or not name:
+            raise TraceError(f"output names must be non-empty strings, got {name!r}")
+        out_ids[name] = _check_output(builder, name, value)
+    inputs = {n: builder.inputs[n] for n in schema if n in builder.inputs}
+    return Graph(tuple(builder.nodes), inputs, out_ids).verify()
+
+
+def _check_output(builder: GraphBuilder, name: str, value: Any) -> int:
+    if not isinstance(value, Column) or value.builder is not builder:
+        raise TraceError(
+            f"output {name!r} must be a column built from inputs, got {type(value).__name__}"
+        )
+    vtype = value.type
+    if vtype.shape is not Shape.ROW:
+        raise TraceError(
+            f"output {name!r} is a dataset statistic ({builder.describe(value.id)}), not a "
+            "per-row feature; combine it with a feature, e.g. x - ts.mean(x)"
+        )
+    if vtype.nullable:
+        raise TraceError(
+            f"output {name!r} could be null: {builder.describe(value.id)} is null wherever its "
+            "nullable input is missing, and every output must be dense. Wrap the nullable "
+            "input in ts.fill_missing(x, value) or ts.impute(x, strategy=...)"
+        )
+    return value.id

@@ -1,0 +1,156 @@
+"""`TransformFn`: a frozen graph plus the training statistics it was built from.
+
+Example:
+    >>> import tskew as ts
+    >>> tfn = ts.analyze(lambda i: {"y": ts.scale_to_0_1(i["x"])}, {"x": [0.0, 5.0, 10.0]})
+    >>> tfn.transform({"x": [2.5]})["y"].tolist()
+    [0.25]
+    >>> tfn.output_schema
+    Schema(y: float64)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from tskew.exporters.numpy import Executor, column_to_arrow
+from tskew.ir.graph import Graph
+from tskew.schema import FeatureType, Schema
+from tskew.statistics import DatasetStatistics
+
+TRANSFORM_BATCH_SIZE = 1 << 16
+
+
+class TransformFn:
+    """The compiled transform: run it, inspect it, save it, export it.
+
+    Attributes:
+        graph: the frozen IR graph (analyzer results are constants).
+        input_schema: the raw features the transform reads.
+        statistics: `DatasetStatistics` of the training data (inputs and outputs).
+        plan_text: how the analysis ran (phases and passes).
+        metadata: source description, timings, bad-record examples.
+    """
+
+    def __init__(self, graph: Graph, input_schema: Schema, statistics: DatasetStatistics,
+                 plan_text: str = "", metadata: dict[str, Any] | None = None):
+        self.graph = graph
+        self.input_schema = input_schema
+        self.statistics = statistics
+        self.plan_text = plan_text
+        self.metadata = dict(metadata or {})
+        self._executor = Executor(graph)
+
+    @property
+    def output_schema(self) -> Schema:
+        """Output name -> type; outputs are never null (``width`` set for one_hot)."""
+        return Schema({
+            name: FeatureType(self.graph.nodes[nid].type.dtype, False)
+            for name, nid in self.graph.outputs.items()
+        })
+
+    @property
+    def output_widths(self) -> dict[str, int]:
+        """Outputs that hold a fixed-size vector per row, with their length."""
+        return {n: self.graph.nodes[i].type.width for n, i in self.graph.outputs.items()
+                if self.graph.nodes[i].type.width}
+
+    # ------------------------------------------------------------ transform
+    def transform_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Transform one Arrow RecordBatch whose columns already match the input schema."""
+        ids = list(self.graph.outputs.values())
+        values = self._executor.run(batch, ids)
+        arrays = [column_to_arrow(values[i], self.graph.nodes[i].type) for i in ids]
+        return pa.RecordBatch.from_arrays(arrays, schema=self.arrow_output_schema)
+
+    def transform_batches(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            yield self.transform_batch(batch)
+
+    def transform(self, data: Any, *, batch_size: int = TRANSFORM_BATCH_SIZE,
+                  on_bad_record: str = "error") -> Any:
+        """Transform ``data``, returning the same kind of container.
+
+        DataFrame in -> DataFrame out (same index); pyarrow Table -> Table;
+        RecordBatch -> RecordBatch; dict of columns -> dict of numpy arrays;
+        file paths or globs -> pyarrow Table.
+        """
+        from tskew.io import open_source
+
+        source = open_source(data, self.input_schema, batch_size=batch_size,
+                             on_bad_record=on_bad_record)
+        out_schema = self.arrow_output_schema
+        table = pa.Table.from_batches(list(self.transform_batches(source.batches())),
+                                      schema=out_schema)
+        return _like_input(data, table)
+
+    @property
+    def arrow_output_schema(self) -> pa.Schema:
+        """The Arrow schema of transformed batches (every field non-nullable)."""
+        return arrow_output_schema(self.graph)
+
+    # ----------------------------------------------------------- persistence
+    def save(self, path: str | Path) -> Path:
+        """Write the artifact directory (JSON manifest + Arrow arrays, sha256 each)."""
+        from tskew.artifact import save_transform_fn
+
+        return save_transform_fn(self, Path(path))
+
+    # -------------------------------------------------------------- display
+    def __str__(self) -> str:
+        lines = [f"TransformFn: {len(self.input_schema)} inputs -> "
+                 f"{len(self.graph.outputs)} outputs, trained on "
+                 f"{self.statistics.num_rows} rows"]
+        if self.statistics.bad_records:
+            lines[0] += f" ({self.statistics.bad_records} bad records skipped)"
+        lines.append(str(self.graph))
+        lines.append("input statistics:")
+        lines += [f"  {s.summary()}" for s in self.statistics.inputs.values()]
+        if self.statistics.outputs:
+            lines.append("output statistics:")
+            lines += [f"  {s.summary()}" for s in self.statistics.outputs.values()]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"<TransformFn inputs={list(self.input_schema)} "
+                f"outputs={list(self.graph.outputs)} rows={self.statistics.num_rows}>")
+
+
+def arrow_output_schema(graph: Graph) -> pa.Schema:
+    fields = []
+    for name, nid in graph.outputs.items():
+        t = graph.nodes[nid].type
+        arrow_type = pa.list_(t.dtype.arrow, t.width) if t.width else t.dtype.arrow
+        fields.append(pa.field(name, arrow_type, nullable=False))
+    return pa.schema(fields)
+
+
+def _like_input(data: Any, table: pa.Table) -> Any:
+    """Return ``table`` in the container type of ``data``."""
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a core dependency
+        pd = None
+    if pd is not None and isinstance(data, pd.DataFrame):
+        frame = table.to_pandas()
+        frame.index = data.index
+        return frame
+    if isinstance(data, pa.RecordBatch):
+        return table.combine_chunks().to_batches()[0] if table.num_rows else \
+            pa.RecordBatch.from_pylist([], schema=table.schema)
+    if isinstance(data, dict):
+        return {name: _to_numpy(table.column(name)) for name in table.column_names}
+    return table
+
+
+def _to_numpy(col: pa.ChunkedArray) -> np.ndarray:
+    col = col.combine_chunks()
+    if pa.types.is_fixed_size_list(col.type):
+        width = col.type.list_size
+        return col.flatten().to_numpy(zero_copy_only=False).reshape(-1, width)
+    return col.to_numpy(zero_copy_only=False)
