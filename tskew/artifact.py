@@ -73,7 +73,7 @@ def save_transform_fn(tfn: TransformFn, path: Path) -> Path:
         return name
 
     def dump(obj: Any) -> bytes:
-        return json.dumps(obj, indent=1, sort_keys=True, allow_nan=False).encode()
+        return json.dumps(obj, indent=1, allow_nan=False).encode()
 
     files["graph.json"] = dump(graph_to_json(tfn.graph, sink))
     files["schema.json"] = dump(tfn.input_schema.to_json())

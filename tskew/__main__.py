@@ -1,0 +1,7 @@
+"""``python -m tskew`` runs the command line."""
+
+import sys
+
+from tskew.cli import main
+
+sys.exit(main())
