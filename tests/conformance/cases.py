@@ -68,7 +68,7 @@ CASES = [
          {"y": [1, -1, 0, 2**63 - 1, -(2**63), 2**63 - 1, 0]}),
     Case("cast_string_to_number", lambda i: {"y": ts.fill_missing(ts.cast(i["s"], "float64"), -1.0)},
          {"s": ["1"]}, {"s": ["1.5", "", "abc", "-2e3", "inf", "nan", " 3"]},
-         {"y": [1.5, -1.0, -1.0, -2000.0, INF, -1.0, -1.0]}  # NaN is missing too),
+         {"y": [1.5, -1.0, -1.0, -2000.0, INF, -1.0, -1.0]}),  # "nan" parses to NaN: missing
     Case("fill_missing_and_is_missing",
          lambda i: {"f": ts.fill_missing(i["x"], 9.0), "m": ts.is_missing(i["x"])},
          {"x": [1.0, None]}, {"x": [None, NAN, 2.0, -INF]},
