@@ -14,6 +14,8 @@ def shared_file(relative: str) -> Path:
     """Path of a file under ../shared/data, or skip the test saying what is missing."""
     path = DATA / relative
     if not path.exists():
-        pytest.skip(f"real data {path} is absent (../shared is only present in CI and for "
-                    "developers); skipping")
+        pytest.skip(
+            f"real data {path} is absent (../shared is only present in CI and for "
+            "developers); skipping"
+        )
     return path

@@ -41,10 +41,14 @@ def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def accumulate(executor: Executor, specs: Iterable[AccumulatorSpec],
-               batches: Iterable[pa.RecordBatch], workers: int = 1,
-               targets: Iterable[int] = (),
-               on_values: Callable[[int, dict], None] | None = None) -> dict:
+def accumulate(
+    executor: Executor,
+    specs: Iterable[AccumulatorSpec],
+    batches: Iterable[pa.RecordBatch],
+    workers: int = 1,
+    targets: Iterable[int] = (),
+    on_values: Callable[[int, dict], None] | None = None,
+) -> dict:
     """One fused pass: fill every accumulator in ``specs`` from ``batches``.
 
     With several workers each thread fills its own accumulators, merged at
@@ -87,10 +91,14 @@ def accumulate(executor: Executor, specs: Iterable[AccumulatorSpec],
     return merged
 
 
-def analyze_graph(graph: Graph, batches: Callable[[], Iterator[pa.RecordBatch]], *,
-                  workers: int = 1, plan: Plan | None = None,
-                  progress: Callable[[str], None] | None = None
-                  ) -> tuple[Graph, dict[int, Any], int]:
+def analyze_graph(
+    graph: Graph,
+    batches: Callable[[], Iterator[pa.RecordBatch]],
+    *,
+    workers: int = 1,
+    plan: Plan | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[Graph, dict[int, Any], int]:
     """Run every analysis phase; return the frozen graph, phase-0 accumulators, rows."""
     plan = plan or make_plan(graph)
     current = graph
@@ -109,8 +117,9 @@ def analyze_graph(graph: Graph, batches: Callable[[], Iterator[pa.RecordBatch]],
         for aid in phase.analyzers:
             node = current.nodes[aid]
             src = current.nodes[node.inputs[0]]
-            spec = AccumulatorSpec(accumulator_kind(node.op, src.type.dtype), src.id,
-                                   src.type.dtype)
+            spec = AccumulatorSpec(
+                accumulator_kind(node.op, src.type.dtype), src.id, src.type.dtype
+            )
             what = describe_node(graph.nodes, graph.nodes[node.inputs[0]], 3)
             values[aid] = extract(node.op, node.attr_dict, accs[spec], src.type.dtype, what)
         current = freeze(current, values)
@@ -152,9 +161,16 @@ def output_statistics(graph: Graph, accs: Mapping, rows: int) -> dict[str, Featu
     return out
 
 
-def analyze(preprocessing_fn: Callable, data: Any, schema: Schema | Mapping | None = None, *,
-            batch_size: int = DEFAULT_BATCH_SIZE, on_bad_record: str = "error",
-            output_statistics: bool = True, workers: int | None = None) -> TransformFn:
+def analyze(
+    preprocessing_fn: Callable,
+    data: Any,
+    schema: Schema | Mapping | None = None,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_bad_record: str = "error",
+    output_statistics: bool = True,
+    workers: int | None = None,
+) -> TransformFn:
     """Analyze ``data`` and freeze ``preprocessing_fn`` into a `TransformFn`.
 
     Args:
@@ -172,27 +188,55 @@ def analyze(preprocessing_fn: Callable, data: Any, schema: Schema | Mapping | No
         AnalyzeError: empty data, or an analyzer saw no values.
         TraceError, SchemaError, DataError: see their messages.
     """
-    tfn, _ = _analyze(preprocessing_fn, data, schema, batch_size=batch_size,
-                      on_bad_record=on_bad_record, output_statistics=output_statistics,
-                      workers=workers, keep_output=False)
+    tfn, _ = _analyze(
+        preprocessing_fn,
+        data,
+        schema,
+        batch_size=batch_size,
+        on_bad_record=on_bad_record,
+        output_statistics=output_statistics,
+        workers=workers,
+        keep_output=False,
+    )
     return tfn
 
 
-def analyze_and_transform(preprocessing_fn: Callable, data: Any,
-                          schema: Schema | Mapping | None = None, *,
-                          batch_size: int = DEFAULT_BATCH_SIZE, on_bad_record: str = "error",
-                          workers: int | None = None) -> tuple[TransformFn, pa.Table]:
+def analyze_and_transform(
+    preprocessing_fn: Callable,
+    data: Any,
+    schema: Schema | Mapping | None = None,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_bad_record: str = "error",
+    workers: int | None = None,
+) -> tuple[TransformFn, pa.Table]:
     """`analyze`, then transform the same data, sharing the final pass.
 
     Returns the TransformFn and the transformed rows as a pyarrow Table.
     """
-    return _analyze(preprocessing_fn, data, schema, batch_size=batch_size,
-                    on_bad_record=on_bad_record, output_statistics=True, workers=workers,
-                    keep_output=True)
+    return _analyze(
+        preprocessing_fn,
+        data,
+        schema,
+        batch_size=batch_size,
+        on_bad_record=on_bad_record,
+        output_statistics=True,
+        workers=workers,
+        keep_output=True,
+    )
 
 
-def _analyze(preprocessing_fn, data, schema, *, batch_size, on_bad_record, output_statistics,
-             workers, keep_output):
+def _analyze(
+    preprocessing_fn,
+    data,
+    schema,
+    *,
+    batch_size,
+    on_bad_record,
+    output_statistics,
+    workers,
+    keep_output,
+):
     started = time.perf_counter()
     if schema is not None and not isinstance(schema, Schema):
         schema = Schema(schema)
@@ -222,8 +266,9 @@ def _analyze(preprocessing_fn, data, schema, *, batch_size, on_bad_record, outpu
     return tfn, transformed
 
 
-def _final_pass(graph: Graph, batches: Iterable[pa.RecordBatch], rows: int, keep_output: bool,
-                workers: int) -> tuple[dict[str, FeatureStatistics], pa.Table | None]:
+def _final_pass(
+    graph: Graph, batches: Iterable[pa.RecordBatch], rows: int, keep_output: bool, workers: int
+) -> tuple[dict[str, FeatureStatistics], pa.Table | None]:
     """Transform every batch once, folding output statistics (and keeping outputs)."""
     from tskew.exporters.numpy import column_to_arrow
 
@@ -235,8 +280,14 @@ def _final_pass(graph: Graph, batches: Iterable[pa.RecordBatch], rows: int, keep
         arrays = [column_to_arrow(values[nid], graph.nodes[nid].type) for nid in ids]
         kept[index] = pa.RecordBatch.from_arrays(arrays, schema=out_schema)
 
-    accs = accumulate(Executor(graph), output_statistic_specs(graph), batches, workers,
-                      targets=ids, on_values=keep if keep_output else None)
+    accs = accumulate(
+        Executor(graph),
+        output_statistic_specs(graph),
+        batches,
+        workers,
+        targets=ids,
+        on_values=keep if keep_output else None,
+    )
     stats = output_statistics(graph, accs, rows)
     if not keep_output:
         return stats, None

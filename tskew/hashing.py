@@ -233,27 +233,46 @@ def _hash_array(arr: pa.Array, seed: int) -> np.ndarray:
 
 
 def _flat_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The value bytes of ``arr`` (padded with 4 zero bytes) and int64 start
-    offsets into them and lengths; nulls get length 0. Honours ``arr.offset``."""
+    """The value bytes of ``arr`` (a zero-copy uint8 view) and int64 start offsets
+    into them and lengths; nulls get length 0. Honours ``arr.offset`` (slices)."""
     n = len(arr)
     large = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
     validity, offsets_buf, data_buf = arr.buffers()[:3]
     if n == 0 or offsets_buf is None:
-        return np.zeros(4, np.uint8), np.zeros(n, np.int64), np.zeros(n, np.int64)
+        return np.zeros(0, np.uint8), np.zeros(n, np.int64), np.zeros(n, np.int64)
     off_type = np.int64 if large else np.int32
     offsets = np.frombuffer(offsets_buf, dtype=off_type, count=arr.offset + n + 1)
     offsets = offsets[arr.offset :].astype(np.int64)
     first, last = int(offsets[0]), int(offsets[-1])
-    starts = offsets[:-1] - first
     lengths = np.diff(offsets)
+    starts = offsets[:-1]
+    starts -= first  # offsets is our own copy
     if validity is not None and arr.null_count:
         # Arrow allows a null slot to span non-empty bytes: force length 0.
         lengths[arr.is_null().to_numpy(zero_copy_only=False)] = 0
-    data = np.zeros(last - first + 4, dtype=np.uint8)
     if last > first and data_buf is not None:
-        data[: last - first] = np.frombuffer(data_buf, dtype=np.uint8, count=last - first,
-                                             offset=first)
+        data = np.frombuffer(data_buf, dtype=np.uint8, count=last - first, offset=first)
+    else:
+        data = np.zeros(0, np.uint8)
     return data, starts, lengths
+
+
+def _word_view(data: np.ndarray) -> np.ndarray:
+    """A zero-copy view of the 4 bytes starting at *every* byte position of ``data``.
+
+    The view has ``len(data) - 3`` items of the opaque 4-byte dtype ``V4`` with
+    a stride of one byte (``data`` shorter than 4 bytes is zero-padded first).
+    Fancy-indexing it and reinterpreting the result as little-endian uint32
+    (`_gather_words`) is ~1.5x faster than indexing an unaligned ``<u4`` view.
+    """
+    if len(data) < 4:
+        data = np.concatenate([data, np.zeros(4 - len(data), np.uint8)])
+    return np.ndarray(shape=(len(data) - 3,), dtype="V4", buffer=data, strides=(1,))
+
+
+def _gather_words(words: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The little-endian uint32 words at byte positions ``at`` (a new, writable array)."""
+    return words[at].view("<u4").astype(np.uint32, copy=False)
 
 
 def _rotl(x: np.ndarray, r: int, tmp: np.ndarray) -> None:
@@ -263,10 +282,10 @@ def _rotl(x: np.ndarray, r: int, tmp: np.ndarray) -> None:
     np.bitwise_or(x, tmp, out=x)
 
 
-def _mix_k(k: np.ndarray) -> np.ndarray:
+def _mix_k(k: np.ndarray, tmp: np.ndarray | None = None) -> np.ndarray:
     """In-place ``k = rotl(k * c1, 15) * c2`` of MurmurHash3 (returns ``k``)."""
     k *= _C1
-    _rotl(k, 15, np.empty_like(k))
+    _rotl(k, 15, np.empty_like(k) if tmp is None else tmp)
     k *= _C2
     return k
 
@@ -274,54 +293,58 @@ def _mix_k(k: np.ndarray) -> np.ndarray:
 def _murmur3_flat(
     data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, seed: int
 ) -> np.ndarray:
-    """MurmurHash3_x86_32 of ``data[starts[i] : starts[i] + lengths[i]]`` for every i.
-
-    ``data`` must have at least 4 readable bytes after the end of every string
-    (the tail word is read whole and masked).
-    """
+    """MurmurHash3_x86_32 of ``data[starts[i] : starts[i] + lengths[i]]`` for every i."""
     n = len(starts)
     if n == 0:
         return np.empty(0, dtype=np.uint32)
-    # Little-endian uint32 word starting at *every* byte position (unaligned view).
-    words = np.ndarray(shape=(len(data) - 3,), dtype="<u4", buffer=data, strides=(1,))
+    words = _word_view(data)
     nblocks = lengths >> 2
     max_blocks = int(nblocks.max())
+    tmp = np.empty(n, dtype=np.uint32)
 
-    h = np.full(n, seed, dtype=np.uint32)
-    if max_blocks > 0:
-        # Sort by block count (radix sort for small keys) so that the strings
-        # with a j-th block are the suffix order[n - count[j]:].
+    if max_blocks == 0:
+        h = np.full(n, seed, dtype=np.uint32)
+    else:
+        # Order the strings by block count (a stable radix sort for small
+        # keys): the strings that have a j-th block are then the suffix
+        # [first_with[j]:] of that order, and each step is on plain slices.
         key = nblocks.astype(np.uint16) if max_blocks < 2**16 else nblocks
         order = np.argsort(key, kind="stable")
-        nb_sorted = nblocks[order]
         starts_sorted = starts[order]
-        first_with = np.searchsorted(nb_sorted, np.arange(1, max_blocks + 1), side="left")
-        hs = h[order]  # h in sorted order
-        tmp = np.empty(n, dtype=np.uint32)
+        counts = np.bincount(nblocks, minlength=max_blocks + 1)
+        first_with = np.cumsum(counts)[:-1]  # first sorted position with > j blocks
+        hs = np.full(n, seed, dtype=np.uint32)
         j = 0
         while j < max_blocks and n - first_with[j] >= _PY_FOLD_BELOW:
             lo = int(first_with[j])
-            k = _mix_k(words[starts_sorted[lo:] + 4 * j].astype(np.uint32, copy=False))
-            hj = hs[lo:]
             t = tmp[lo:]
+            k = _mix_k(_gather_words(words, starts_sorted[lo:] + 4 * j), t)
+            hj = hs[lo:]
             hj ^= k
             _rotl(hj, 13, t)
             hj *= np.uint32(5)
             hj += _N
             j += 1
         if j < max_blocks:  # a few long strings are left: fold them in Python
+            nb_sorted = nblocks[order]
             for pos in range(int(first_with[j]), n):
-                hs[pos] = _fold_tail_blocks(
-                    words, int(starts_sorted[pos]), j, int(nb_sorted[pos]), int(hs[pos])
-                )
+                b = int(starts_sorted[pos])
+                at = np.arange(b + 4 * j, b + 4 * int(nb_sorted[pos]), 4)
+                ks = _mix_k(_gather_words(words, at))
+                hs[pos] = _fold(ks.tolist(), int(hs[pos]))
+        h = np.empty(n, dtype=np.uint32)
         h[order] = hs
 
-    # Tail bytes (len % 4 of them), read as one masked little-endian word.
-    # For len % 4 == 0 the mask is 0 and mixing 0 gives 0, so h is unchanged.
-    tail = words[starts + (nblocks << 2)].astype(np.uint32, copy=False)
+    # Tail bytes (len % 4 of them), read as one little-endian word and masked.
+    # Near the end of the buffer the word is read up to 3 bytes earlier and
+    # shifted down. For len % 4 == 0 the mask is 0 and mixing 0 gives 0.
+    tail_at = starts + (nblocks << 2)
+    read_at = np.minimum(tail_at, len(words) - 1)
+    tail = _gather_words(words, read_at)
+    tail >>= ((tail_at - read_at) << 3).astype(np.uint32)
     tail &= _TAIL_MASK[lengths & 3]
-    h ^= _mix_k(tail)
-    h ^= (lengths & _MASK32).astype(np.uint32)
+    h ^= _mix_k(tail, tmp)
+    h ^= lengths.astype(np.uint32)  # the length modulo 2**32
     # fmix32
     h ^= h >> np.uint32(16)
     h *= _F1
@@ -331,10 +354,8 @@ def _murmur3_flat(
     return h
 
 
-def _fold_tail_blocks(words: np.ndarray, start: int, j0: int, nb: int, h: int) -> int:
-    """Blocks ``j0 .. nb-1`` of one string folded into state ``h``: the block
-    words are mixed vectorised, only the sequential state update runs in Python."""
-    ks = _mix_k(words[start + 4 * j0 : start + 4 * nb : 4].astype(np.uint32)).tolist()
+def _fold(ks: list[int], h: int) -> int:
+    """The sequential MurmurHash3 state update over already-mixed block words."""
     n_add = int(_N)
     for k in ks:
         h ^= k

@@ -56,23 +56,26 @@ class FeatureStatistics:
     top_values: list[tuple[Any, int]] = field(default_factory=list)
 
     @classmethod
-    def from_accumulators(cls, name: str, dtype: str, counts: ValueCounts,
-                          moments: Moments | None = None) -> FeatureStatistics:
+    def from_accumulators(
+        cls, name: str, dtype: str, counts: ValueCounts, moments: Moments | None = None
+    ) -> FeatureStatistics:
         stats = cls(name, dtype)
         n = counts.total
         stats.missing, stats.nan = counts.null_count, counts.nan_count
         stats.count = n + stats.missing + stats.nan
         stats.num_distinct = len(counts.counts)
         values, freq = counts.ranked()
-        stats.top_values = [(_py(v), int(c)) for v, c in zip(values[:TOP_VALUES],
-                                                             freq[:TOP_VALUES], strict=True)]
+        stats.top_values = [
+            (_py(v), int(c)) for v, c in zip(values[:TOP_VALUES], freq[:TOP_VALUES], strict=True)
+        ]
         if DType(dtype).is_numeric and n:
             positions = [min(n - 1, (k * n) // NUM_QUANTILES) for k in range(NUM_QUANTILES)]
-            qs = counts.value_at(np.array(positions + [n - 1]))
+            qs = counts.value_at(np.array([*positions, n - 1]))
             stats.quantiles = [_py(v) for v in qs]
             stats.min, stats.max = stats.quantiles[0], stats.quantiles[-1]
-        if moments is not None and (moments.exact.count or moments.exact.posinf_count
-                                    or moments.exact.neginf_count):
+        if moments is not None and (
+            moments.exact.count or moments.exact.posinf_count or moments.exact.neginf_count
+        ):
             stats.mean = moments.exact.mean()
             var = moments.exact.variance()
             stats.std = math.sqrt(var) if var == var else float("nan")
@@ -146,9 +149,11 @@ class DatasetStatistics:
         """One row per feature (inputs then outputs) as a pandas DataFrame."""
         import pandas as pd
 
-        rows = [{"role": role, **{k: v for k, v in s.to_json().items() if k != "top_values"}}
-                for role, group in (("input", self.inputs), ("output", self.outputs))
-                for s in group.values()]
+        rows = [
+            {"role": role, **{k: v for k, v in s.to_json().items() if k != "top_values"}}
+            for role, group in (("input", self.inputs), ("output", self.outputs))
+            for s in group.values()
+        ]
         return pd.DataFrame(rows)
 
 

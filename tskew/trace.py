@@ -37,8 +37,9 @@ class GraphBuilder:
         self._index: dict[tuple, int] = {}
         self.inputs: dict[str, int] = {}
 
-    def add(self, op: str, inputs: tuple[int, ...] = (), name: str | None = None,
-            **attrs: Any) -> int:
+    def add(
+        self, op: str, inputs: tuple[int, ...] = (), name: str | None = None, **attrs: Any
+    ) -> int:
         attr_t = make_attrs(**attrs)
         key = (op, inputs, attr_t, name)
         if key in self._index:
@@ -117,24 +118,59 @@ class Column:
         a, b = (other_c, self) if reverse else (self, other_c)
         return Column(self.builder, self.builder.add(op, (a.id, b.id)))
 
-    def __add__(self, o): return self._bin("add", o)
-    def __radd__(self, o): return self._bin("add", o, True)
-    def __sub__(self, o): return self._bin("sub", o)
-    def __rsub__(self, o): return self._bin("sub", o, True)
-    def __mul__(self, o): return self._bin("mul", o)
-    def __rmul__(self, o): return self._bin("mul", o, True)
-    def __truediv__(self, o): return self._bin("div", o)
-    def __rtruediv__(self, o): return self._bin("div", o, True)
-    def __eq__(self, o): return self._bin("eq", o)  # type: ignore[override]
-    def __ne__(self, o): return self._bin("ne", o)  # type: ignore[override]
-    def __lt__(self, o): return self._bin("lt", o)
-    def __le__(self, o): return self._bin("le", o)
-    def __gt__(self, o): return self._bin("gt", o)
-    def __ge__(self, o): return self._bin("ge", o)
-    def __and__(self, o): return self._bin("and", o)
-    def __rand__(self, o): return self._bin("and", o, True)
-    def __or__(self, o): return self._bin("or", o)
-    def __ror__(self, o): return self._bin("or", o, True)
+    def __add__(self, o):
+        return self._bin("add", o)
+
+    def __radd__(self, o):
+        return self._bin("add", o, True)
+
+    def __sub__(self, o):
+        return self._bin("sub", o)
+
+    def __rsub__(self, o):
+        return self._bin("sub", o, True)
+
+    def __mul__(self, o):
+        return self._bin("mul", o)
+
+    def __rmul__(self, o):
+        return self._bin("mul", o, True)
+
+    def __truediv__(self, o):
+        return self._bin("div", o)
+
+    def __rtruediv__(self, o):
+        return self._bin("div", o, True)
+
+    def __eq__(self, o):
+        return self._bin("eq", o)  # type: ignore[override]
+
+    def __ne__(self, o):
+        return self._bin("ne", o)  # type: ignore[override]
+
+    def __lt__(self, o):
+        return self._bin("lt", o)
+
+    def __le__(self, o):
+        return self._bin("le", o)
+
+    def __gt__(self, o):
+        return self._bin("gt", o)
+
+    def __ge__(self, o):
+        return self._bin("ge", o)
+
+    def __and__(self, o):
+        return self._bin("and", o)
+
+    def __rand__(self, o):
+        return self._bin("and", o, True)
+
+    def __or__(self, o):
+        return self._bin("or", o)
+
+    def __ror__(self, o):
+        return self._bin("or", o, True)
 
     def __neg__(self) -> Column:
         return Column(self.builder, self.builder.add("neg", (self.id,)))
@@ -219,8 +255,9 @@ class TraceInputs(Mapping[str, Column]):
         return len(self._builder.schema)
 
 
-def trace(preprocessing_fn: Callable[[Mapping[str, Column]], Mapping[str, Any]],
-          schema: Schema) -> Graph:
+def trace(
+    preprocessing_fn: Callable[[Mapping[str, Column]], Mapping[str, Any]], schema: Schema
+) -> Graph:
     """Run ``preprocessing_fn`` symbolically and return its verified graph.
 
     Raises:

@@ -37,8 +37,14 @@ class TransformFn:
         metadata: source description, timings, bad-record examples.
     """
 
-    def __init__(self, graph: Graph, input_schema: Schema, statistics: DatasetStatistics,
-                 plan_text: str = "", metadata: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        graph: Graph,
+        input_schema: Schema,
+        statistics: DatasetStatistics,
+        plan_text: str = "",
+        metadata: dict[str, Any] | None = None,
+    ):
         self.graph = graph
         self.input_schema = input_schema
         self.statistics = statistics
@@ -49,16 +55,21 @@ class TransformFn:
     @property
     def output_schema(self) -> Schema:
         """Output name -> type; outputs are never null (``width`` set for one_hot)."""
-        return Schema({
-            name: FeatureType(self.graph.nodes[nid].type.dtype, False)
-            for name, nid in self.graph.outputs.items()
-        })
+        return Schema(
+            {
+                name: FeatureType(self.graph.nodes[nid].type.dtype, False)
+                for name, nid in self.graph.outputs.items()
+            }
+        )
 
     @property
     def output_widths(self) -> dict[str, int]:
         """Outputs that hold a fixed-size vector per row, with their length."""
-        return {n: self.graph.nodes[i].type.width for n, i in self.graph.outputs.items()
-                if self.graph.nodes[i].type.width}
+        return {
+            n: self.graph.nodes[i].type.width
+            for n, i in self.graph.outputs.items()
+            if self.graph.nodes[i].type.width
+        }
 
     # ------------------------------------------------------------ transform
     def transform_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -72,8 +83,9 @@ class TransformFn:
         for batch in batches:
             yield self.transform_batch(batch)
 
-    def transform(self, data: Any, *, batch_size: int = TRANSFORM_BATCH_SIZE,
-                  on_bad_record: str = "error") -> Any:
+    def transform(
+        self, data: Any, *, batch_size: int = TRANSFORM_BATCH_SIZE, on_bad_record: str = "error"
+    ) -> Any:
         """Transform ``data``, returning the same kind of container.
 
         DataFrame in -> DataFrame out (same index); pyarrow Table -> Table;
@@ -82,11 +94,13 @@ class TransformFn:
         """
         from tskew.io import open_source
 
-        source = open_source(data, self.input_schema, batch_size=batch_size,
-                             on_bad_record=on_bad_record)
+        source = open_source(
+            data, self.input_schema, batch_size=batch_size, on_bad_record=on_bad_record
+        )
         out_schema = self.arrow_output_schema
-        table = pa.Table.from_batches(list(self.transform_batches(source.batches())),
-                                      schema=out_schema)
+        table = pa.Table.from_batches(
+            list(self.transform_batches(source.batches())), schema=out_schema
+        )
         return _like_input(data, table)
 
     @property
@@ -103,9 +117,11 @@ class TransformFn:
 
     # -------------------------------------------------------------- display
     def __str__(self) -> str:
-        lines = [f"TransformFn: {len(self.input_schema)} inputs -> "
-                 f"{len(self.graph.outputs)} outputs, trained on "
-                 f"{self.statistics.num_rows} rows"]
+        lines = [
+            f"TransformFn: {len(self.input_schema)} inputs -> "
+            f"{len(self.graph.outputs)} outputs, trained on "
+            f"{self.statistics.num_rows} rows"
+        ]
         if self.statistics.bad_records:
             lines[0] += f" ({self.statistics.bad_records} bad records skipped)"
         lines.append(str(self.graph))
@@ -117,8 +133,10 @@ class TransformFn:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return (f"<TransformFn inputs={list(self.input_schema)} "
-                f"outputs={list(self.graph.outputs)} rows={self.statistics.num_rows}>")
+        return (
+            f"<TransformFn inputs={list(self.input_schema)} "
+            f"outputs={list(self.graph.outputs)} rows={self.statistics.num_rows}>"
+        )
 
 
 def arrow_output_schema(graph: Graph) -> pa.Schema:
@@ -141,8 +159,11 @@ def _like_input(data: Any, table: pa.Table) -> Any:
         frame.index = data.index
         return frame
     if isinstance(data, pa.RecordBatch):
-        return table.combine_chunks().to_batches()[0] if table.num_rows else \
-            pa.RecordBatch.from_pylist([], schema=table.schema)
+        return (
+            table.combine_chunks().to_batches()[0]
+            if table.num_rows
+            else pa.RecordBatch.from_pylist([], schema=table.schema)
+        )
     if isinstance(data, dict):
         return {name: _to_numpy(table.column(name)) for name in table.column_names}
     return table

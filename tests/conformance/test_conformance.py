@@ -40,8 +40,9 @@ def assert_same_bits(got: np.ndarray, want: np.ndarray, what: str, ulps: int = 0
             spacing = np.abs(np.spacing(w.astype(got.dtype)))
             assert (np.abs(g - w) <= ulps * spacing).all(), f"{what}: more than {ulps} ulp apart"
         else:
-            assert (g.view(np.uint8) == w.astype(got.dtype).view(np.uint8)).all(), \
+            assert (g.view(np.uint8) == w.astype(got.dtype).view(np.uint8)).all(), (
                 f"{what}: bits differ: {g} vs {w}"
+            )
     else:
         assert (got == want).all(), f"{what}: {got} != {want}"
 
@@ -72,8 +73,11 @@ def test_case_on_backend(trained, backend, rows):
     got = BACKENDS[backend](tfn, probe)
     n = probe.num_rows
     for name, values in got.items():
-        want = np.resize(reference[name], (n,) + reference[name].shape[1:]) if n else \
-            reference[name][:0]
+        want = (
+            np.resize(reference[name], (n, *reference[name].shape[1:]))
+            if n
+            else reference[name][:0]
+        )
         ulps = 1 if backend != "numpy" and any(op in case.name for op in ULP_TOLERANT) else 0
         assert_same_bits(values, want, f"{case.name}/{name} on {backend} ({rows})", ulps)
 

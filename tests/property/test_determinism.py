@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -14,9 +15,12 @@ from tskew.analyzers.accumulators import MinMax, Moments, ValueCounts
 from tskew.ops.values import Col
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
-hostile_float = st.one_of(finite, st.just(float("nan")), st.floats(min_value=-1e300,
-                                                                   max_value=1e300),
-                          st.sampled_from([0.0, -0.0, 5e-324, 1e308, -1e308]))
+hostile_float = st.one_of(
+    finite,
+    st.just(float("nan")),
+    st.floats(min_value=-1e300, max_value=1e300),
+    st.sampled_from([0.0, -0.0, 5e-324, 1e308, -1e308]),
+)
 text = st.text(min_size=0, max_size=6)
 
 
@@ -43,15 +47,18 @@ def datasets(draw):
 
 
 def _table(xs, ss, order):
-    return pa.table({"x": pa.array([xs[i] for i in order], pa.float64()),
-                     "s": pa.array([ss[i] for i in order], pa.string())})
+    return pa.table(
+        {
+            "x": pa.array([xs[i] for i in order], pa.float64()),
+            "s": pa.array([ss[i] for i in order], pa.string()),
+        }
+    )
 
 
 def _fingerprint(tfn: ts.TransformFn) -> str:
     from tskew.ir.serde import graph_to_json
 
-    return json.dumps([graph_to_json(tfn.graph, None), tfn.statistics.to_json()],
-                      sort_keys=True)
+    return json.dumps([graph_to_json(tfn.graph, None), tfn.statistics.to_json()], sort_keys=True)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -62,8 +69,9 @@ def test_permutation_and_batching_give_identical_bits(case):
     base = ts.analyze(fn, _table(xs, ss, range(len(xs))), schema=schema, workers=1)
     shuffled = _table(xs, ss, perm)
     bounds = [0, *cuts, len(xs)]
-    batches = [b for lo, hi in zip(bounds, bounds[1:], strict=False)
-               for b in shuffled.slice(lo, hi - lo).to_batches()]
+    batches = [
+        b for lo, hi in itertools.pairwise(bounds) for b in shuffled.slice(lo, hi - lo).to_batches()
+    ]
     split = ts.analyze(fn, batches, schema=schema, workers=2)
     assert _fingerprint(base) == _fingerprint(split)
     probe = _table(xs, ss, range(len(xs)))
@@ -72,8 +80,10 @@ def test_permutation_and_batching_give_identical_bits(case):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.one_of(st.none(), hostile_float), max_size=40),
-       st.lists(st.one_of(st.none(), hostile_float), max_size=40))
+@given(
+    st.lists(st.one_of(st.none(), hostile_float), max_size=40),
+    st.lists(st.one_of(st.none(), hostile_float), max_size=40),
+)
 def test_merge_equals_accumulating_the_concatenation(a, b):
     def col(values):
         arr = pa.array(values, pa.float64())
@@ -84,13 +94,14 @@ def test_merge_equals_accumulating_the_concatenation(a, b):
         whole = cls.create("float64").add(col(a + b))
         merged = cls.create("float64").add(col(a)).merge(cls.create("float64").add(col(b)))
         assert whole.to_json() == merged.to_json()
-        assert cls.from_json(json.loads(json.dumps(merged.to_json()))).to_json() == \
-            merged.to_json()
+        assert cls.from_json(json.loads(json.dumps(merged.to_json()))).to_json() == merged.to_json()
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.one_of(st.none(), text), max_size=40),
-       st.lists(st.one_of(st.none(), text), max_size=40))
+@given(
+    st.lists(st.one_of(st.none(), text), max_size=40),
+    st.lists(st.one_of(st.none(), text), max_size=40),
+)
 def test_string_counts_merge(a, b):
     def col(values):
         arr = pa.array(values, pa.string())
@@ -98,6 +109,7 @@ def test_string_counts_merge(a, b):
         return Col(arr, mask if mask.any() else None)
 
     whole = ValueCounts.create("string").add(col(a + b))
-    merged = ValueCounts.create("string").add(col(a)).merge(
-        ValueCounts.create("string").add(col(b)))
+    merged = (
+        ValueCounts.create("string").add(col(a)).merge(ValueCounts.create("string").add(col(b)))
+    )
     assert whole.to_json() == merged.to_json()

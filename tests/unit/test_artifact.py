@@ -12,14 +12,12 @@ import tskew as ts
 def fn(inputs):
     return {
         "z": ts.scale_to_z_score(ts.impute(inputs["x"], "mean")),
-        "id": ts.compute_and_apply_vocabulary(ts.fill_missing(inputs["s"], ""),
-                                              num_oov_buckets=2),
+        "id": ts.compute_and_apply_vocabulary(ts.fill_missing(inputs["s"], ""), num_oov_buckets=2),
         "b": ts.bucketize(ts.fill_missing(inputs["x"], 0.0), 3),
     }
 
 
-DATA = {"x": [1.0, 2.5, None, 7.0, -3.0],
-        "s": ["a", "tab\there", "new\nline", "", "ünï"]}
+DATA = {"x": [1.0, 2.5, None, 7.0, -3.0], "s": ["a", "tab\there", "new\nline", "", "ünï"]}
 
 
 @pytest.fixture
@@ -81,7 +79,7 @@ def test_newer_format_version_asks_to_upgrade(saved):
     m = json.loads((path / "manifest.json").read_text())
     m["format_version"] = 99
     (path / "manifest.json").write_text(json.dumps(m))
-    with pytest.raises(ts.ArtifactError, match="format version 99.*Upgrade tskew"):
+    with pytest.raises(ts.ArtifactError, match=r"format version 99.*Upgrade tskew"):
         ts.load(path)
 
 

@@ -42,8 +42,10 @@ def present_values(col: Col) -> tuple[Any, int]:
     if col.mask is None:
         return col.values, 0
     keep = ~col.mask
-    values = col.values.filter(pa.array(keep)) if isinstance(col.values, pa.Array) else (
-        col.values[keep]
+    values = (
+        col.values.filter(pa.array(keep))
+        if isinstance(col.values, pa.Array)
+        else (col.values[keep])
     )
     return values, int(col.mask.sum())
 
@@ -97,6 +99,7 @@ class ValueCounts:
         self._pending: list[tuple[Any, np.ndarray]] = []
         self._values: Any = None
         self._counts = np.zeros(0, np.int64)
+        self._mostly_distinct = False
 
     @classmethod
     def create(cls, dtype: str) -> ValueCounts:
@@ -115,12 +118,22 @@ class ValueCounts:
                 nan = np.isnan(arr)
                 self.nan_count += int(nan.sum())
                 arr = arr[~nan] + arr.dtype.type(0.0)  # -0.0 + 0.0 == +0.0
-            uniq, counts = np.unique(arr, return_counts=True)
-            summary = (uniq, counts.astype(np.int64))
+            summary = self._count_numbers(arr)
         self._pending.append(summary)
         if len(self._pending) >= _COMPACT_EVERY:
             self._compact()
         return self
+
+    def _count_numbers(self, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # Hash counting is O(n) and wins when values repeat (delays, ids, buckets);
+        # sorting wins when most values are distinct. Pick per column, adaptively.
+        if not self._mostly_distinct:
+            vc = pc.value_counts(pa.array(arr))
+            keys = np.asarray(vc.field("values"))
+            self._mostly_distinct = len(keys) > len(arr) // 2
+            return keys, np.asarray(vc.field("counts"), np.int64)
+        uniq, counts = np.unique(arr, return_counts=True)
+        return uniq, counts.astype(np.int64)
 
     def merge(self, other: ValueCounts) -> ValueCounts:
         out = ValueCounts(self.dtype.value)

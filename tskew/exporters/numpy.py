@@ -70,8 +70,9 @@ class Executor:
             if node.op == "const":
                 self._consts[node.id] = get_op("const").numpy(node.attr_dict)
 
-    def run(self, batch: pa.RecordBatch, targets: Iterable[int],
-            extra: dict[int, Value] | None = None) -> dict[int, Value]:
+    def run(
+        self, batch: pa.RecordBatch, targets: Iterable[int], extra: dict[int, Value] | None = None
+    ) -> dict[int, Value]:
         """Evaluate ``targets`` on ``batch``; ``extra`` pre-binds node values."""
         targets = list(targets)
         needed = sorted(self.graph.ancestors(targets))

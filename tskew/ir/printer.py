@@ -44,9 +44,10 @@ def format_node(node: Node) -> str:
 
 
 def format_graph(graph: Graph) -> str:
-    params = ", ".join(f"{name}: {graph.nodes[nid].type.dtype}"
-                       f"{'?' if graph.nodes[nid].type.nullable else ''}"
-                       for name, nid in graph.inputs.items())
+    params = ", ".join(
+        f"{name}: {graph.nodes[nid].type.dtype}{'?' if graph.nodes[nid].type.nullable else ''}"
+        for name, nid in graph.inputs.items()
+    )
     lines = [f"graph({params}) {{"]
     lines += [f"  {format_node(n)}" for n in graph.nodes]
     outs = ", ".join(f"{name}: %{nid}" for name, nid in graph.outputs.items())

@@ -43,8 +43,7 @@ def _encode(value: Any, sink: ArraySink) -> Any:
 
 
 def _inline(values: np.ndarray) -> dict:
-    return {"dtype": str(values.dtype),
-            "items": [_encode(v, None) for v in values.tolist()]}
+    return {"dtype": str(values.dtype), "items": [_encode(v, None) for v in values.tolist()]}
 
 
 def _decode(value: Any, source: ArraySource) -> Any:
@@ -98,8 +97,11 @@ def graph_from_json(obj: dict, source: ArraySource) -> Graph:
             )
             for n in obj["nodes"]
         )
-        graph = Graph(nodes, {str(k): int(v) for k, v in obj["inputs"].items()},
-                      {str(k): int(v) for k, v in obj["outputs"].items()})
+        graph = Graph(
+            nodes,
+            {str(k): int(v) for k, v in obj["inputs"].items()},
+            {str(k): int(v) for k, v in obj["outputs"].items()},
+        )
     except (KeyError, TypeError, ValueError) as err:
         raise GraphError(f"malformed graph JSON: {err!r}") from None
     return graph.verify()

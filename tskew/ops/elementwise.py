@@ -270,7 +270,7 @@ def where(attrs: dict[str, Any], cond: Value, a: Value, b: Value) -> Value:
         return result(values)
     n = _row_len(cond, a, b)
     mask = _where_mask(c, cond, a, b, n)
-    return Col(values if not np.ndim(values) == 0 else np.full(n, values), mask)
+    return Col(values if np.ndim(values) != 0 else np.full(n, values), mask)
 
 
 def _row_len(*vals: Value) -> int:
@@ -455,4 +455,4 @@ def float_to_int64(v: np.ndarray) -> np.ndarray:
     return out
 
 
-__all__ = ["Col", "FLOATS", "float_to_int64", "mask_of", "missing_mask"]
+__all__ = ["FLOATS", "Col", "float_to_int64", "mask_of", "missing_mask"]

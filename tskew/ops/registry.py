@@ -71,7 +71,9 @@ def get_op(name: str) -> OpDef:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise GraphError(f"unknown op {name!r}; known ops: {', '.join(sorted(_REGISTRY))}") from None
+        raise GraphError(
+            f"unknown op {name!r}; known ops: {', '.join(sorted(_REGISTRY))}"
+        ) from None
 
 
 def all_ops() -> dict[str, OpDef]:
@@ -81,7 +83,7 @@ def all_ops() -> dict[str, OpDef]:
 
 def _load_all() -> None:
     # Importing the op modules registers them; done lazily to avoid import cycles.
-    import tskew.analyzers.defs  # noqa: F401
-    import tskew.ops.elementwise  # noqa: F401
-    import tskew.ops.strings  # noqa: F401
+    import tskew.analyzers.defs
+    import tskew.ops.elementwise
+    import tskew.ops.strings
     import tskew.ops.structural  # noqa: F401

