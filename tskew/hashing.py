@@ -19,32 +19,38 @@ Why this hash and not another:
   checked against this module on onnxruntime 1.32, including empty strings
   (hash 0 at seed 0), embedded NUL, non-ASCII and 10 kB strings
   (``tests/unit/test_hashing.py``).
-* TensorFlow's built-in string hashes (``tf.strings.to_hash_bucket_fast``,
-  ``to_hash_bucket_strong``) are FarmHash / SipHash, and FarmHash cannot be
-  expressed with standard ONNX operators, so an ONNX export could never match
-  TensorFlow's bucket. TensorFlow has no MurmurHash op, but MurmurHash3_x86_32
-  needs only 32-bit multiply, xor, shift and rotate on little-endian words, all
-  of which can be written with plain TF ops on the bytes
-  (``tf.io.decode_raw`` / ``tf.strings.bytes_split`` plus ``tf.bitwise``), so
-  the TF lowering matches bit for bit.
-* MurmurHash3_x86_32 is also what the ``mmh3`` package, Spark's ``hash()``
-  building block and many feature stores compute, so values are easy to check
-  (``mmh3.hash(s.encode(), 0, signed=False)``).
+* TensorFlow's built-in string hashes are FarmHash-based
+  (``tf.strings.to_hash_bucket`` uses the Fingerprint64 of the string,
+  ``to_hash_bucket_fast`` FarmHash's Hash64) or a keyed hash
+  (``to_hash_bucket_strong``). FarmHash cannot be expressed with standard ONNX
+  operators, so an ONNX export could never match TensorFlow's buckets.
+  TensorFlow has no MurmurHash op, but MurmurHash3_x86_32 needs only 32-bit
+  multiply, xor, shift and rotate on little-endian words, all of which can be
+  written with plain TF ops on the bytes (``tf.io.decode_raw`` /
+  ``tf.strings.bytes_split`` plus ``tf.bitwise``), so the TF lowering can match
+  bit for bit.
+* MurmurHash3_x86_32 is a well-known, well-distributed 32-bit hash with an
+  independent reference implementation (``mmh3.hash(s.encode(), 0,
+  signed=False)``), which the tests use as the oracle. Note that Spark's
+  ``hash()`` is *not* a drop-in reference: it uses seed 42 and mixes tail
+  bytes differently.
 
 Nulls: a null entry is hashed as the empty string (``murmur3_32([""])`` is 0 at
 seed 0). Callers are expected to mask nulls beforehand; the executor does, so
 this only defines what happens to values that are masked out anyway.
 
-Implementation: every input is turned into one flat ``uint8`` byte buffer plus
-per-string start offsets and lengths (zero-copy for Arrow arrays). Strings are
-ordered by their number of 4-byte blocks, so the strings that still have a
-``j``-th block are always a contiguous suffix; the loop runs over the block
-index ``j`` (not over strings) and updates that suffix with whole-array uint32
-operations. When fewer than a handful of (long) strings remain, their
-remaining blocks are mixed in one vectorised step and only the cheap sequential
-fold of the hash state runs in Python, so a single 1 MB string does not cost
-250,000 numpy calls. Tail bytes, the length and the finalisation mix are then
-applied to all strings at once.
+Implementation: every input is turned into Arrow string/binary arrays, whose
+value bytes are read in place (zero-copy) together with per-string start
+offsets and lengths (slices and nulls honoured). Strings are ordered by their
+number of 4-byte blocks, so the strings that still have a ``j``-th block are
+always a contiguous suffix; the loop runs over the block index ``j`` (not over
+strings) and updates that suffix with whole-array uint32 operations, the block
+words being gathered from an unaligned stride-1 view of the bytes. When fewer
+than `_PY_FOLD_BELOW` (long) strings remain, their remaining blocks are mixed
+in one vectorised step and only the cheap sequential fold of the hash state
+runs in Python, so one 10 kB string costs well under a millisecond. Tail
+bytes, the length and the finalisation mix are then applied to all strings at
+once.
 """
 
 from __future__ import annotations
@@ -79,7 +85,8 @@ def murmur3_32(values: Any, seed: int = 0) -> np.ndarray:
             string_view / binary (and large, view) array, a ``ChunkedArray`` or
             dictionary array of those; a numpy array of ``str`` objects
             (``object`` dtype), ``StringDType``, ``<U`` or ``S`` dtype (any
-            shape); a list or other iterable of ``str`` (or of ``bytes``, which
+            shape; fixed-width ``<U``/``S`` values lose trailing NULs, as
+            numpy itself stores them); a list or other iterable of ``str`` (or of ``bytes``, which
             are hashed as they are). A single ``str``, ``bytes`` or Arrow scalar
             gives a 0-d result. Nulls (``None``, NaN in object arrays, Arrow
             nulls) are hashed as the empty string; mask them beforehand.
@@ -176,7 +183,10 @@ def _to_arrow(values: Any) -> tuple[pa.Array | pa.ChunkedArray, tuple[int, ...] 
         if values.dtype.kind not in "OUST":
             raise TypeError(f"murmur3_32 hashes strings, got a numpy array of {values.dtype}")
         flat = values.reshape(-1)
-        if flat.dtype.kind == "T":  # numpy StringDType
+        if flat.dtype.kind != "O":
+            # Via Python objects: pyarrow's direct conversion of "<U"/"S" arrays
+            # cuts each value at its first NUL (and is no faster); StringDType
+            # is not accepted by every pyarrow version.
             flat = flat.astype(object)
         return _check_arrow(_from_python(flat)), values.shape
     if isinstance(values, Iterable):
@@ -218,18 +228,19 @@ def _is_bytes_type(typ: pa.DataType) -> bool:
 def _hash_array(arr: pa.Array, seed: int) -> np.ndarray:
     """Hash one (non-chunked) Arrow array of a string/binary/dictionary type."""
     if isinstance(arr, pa.DictionaryArray):
+        # Hash each dictionary entry once, then expand by the indices.
         dict_hashes = _hash_array(_check_arrow(arr.dictionary), seed)
-        idx = arr.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.intp)
-        if len(dict_hashes) == 0:  # only nulls can index an empty dictionary
-            dict_hashes = _hash_array(pa.array([""]), seed)
-        out = dict_hashes[idx]
-        if arr.null_count:
-            out[arr.is_null().to_numpy(zero_copy_only=False)] = _hash_array(pa.array([""]), seed)[0]
-        return out
-    if isinstance(arr, pa.NullArray):  # after a cast this cannot happen; be safe
-        arr = arr.cast(pa.large_string())
+        table = np.append(dict_hashes, _empty_hash(seed))  # last entry: for nulls
+        idx = arr.indices.fill_null(len(dict_hashes)).to_numpy(zero_copy_only=False)
+        return table[idx.astype(np.intp, copy=False)]
     data, starts, lengths = _flat_buffers(arr)
     return _murmur3_flat(data, starts, lengths, seed)
+
+
+def _empty_hash(seed: int) -> np.uint32:
+    """The hash of the empty string (and of nulls) for ``seed``."""
+    zero = np.zeros(1, np.int64)
+    return _murmur3_flat(np.zeros(0, np.uint8), zero, zero, seed)[0]
 
 
 def _flat_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
