@@ -78,15 +78,27 @@ _ANALYZERS = [
     ("min", _scalar(None, "min"), "smallest non-missing value"),
     ("max", _scalar(None, "max"), "largest non-missing value"),
     ("sum", _sum_type, "exact sum of non-missing values"),
-    ("size", _scalar(DType.INT64, "size", NUMERIC + (DType.STRING, DType.BOOL)),
-     "number of non-missing values"),
-    ("quantiles", _quantiles_type,
-     "num_buckets-1 exact boundaries: value at sorted position (k*n)//num_buckets"),
+    (
+        "size",
+        _scalar(DType.INT64, "size", (*NUMERIC, DType.STRING, DType.BOOL)),
+        "number of non-missing values",
+    ),
+    (
+        "quantiles",
+        _quantiles_type,
+        "num_buckets-1 exact boundaries: value at sorted position (k*n)//num_buckets",
+    ),
     ("quantile", _quantile_type, "exact q-quantile: value at sorted position floor(q*n)"),
-    ("vocabulary", _vocabulary_type,
-     "values by decreasing count, ties by decreasing value; top_k / frequency_threshold"),
-    ("most_frequent", _scalar(None, "most_frequent", NUMERIC + VOCAB_DTYPES),
-     "the most frequent value, ties to the largest"),
+    (
+        "vocabulary",
+        _vocabulary_type,
+        "values by decreasing count, ties by decreasing value; top_k / frequency_threshold",
+    ),
+    (
+        "most_frequent",
+        _scalar(None, "most_frequent", NUMERIC + VOCAB_DTYPES),
+        "the most frequent value, ties to the largest",
+    ),
 ]
 
 for _name, _infer, _doc in _ANALYZERS:

@@ -66,8 +66,11 @@ def extract(op: str, attrs: dict[str, Any], acc: Any, dtype: DType, what: str) -
     if op == "vocabulary":
         return vocabulary(acc, attrs.get("top_k"), attrs.get("frequency_threshold"))
     if op == "size":
-        n = acc.exact.count + acc.exact.posinf_count + acc.exact.neginf_count if isinstance(
-            acc, Moments) else acc.total
+        n = (
+            acc.exact.count + acc.exact.posinf_count + acc.exact.neginf_count
+            if isinstance(acc, Moments)
+            else acc.total
+        )
         return np.asarray(n, np.int64)
     if isinstance(acc, Moments):
         seen = acc.exact.count + acc.exact.posinf_count + acc.exact.neginf_count
@@ -100,7 +103,9 @@ def extract(op: str, attrs: dict[str, Any], acc: Any, dtype: DType, what: str) -
 def _exact_int_sum(acc: Moments, what: str) -> int:
     total = acc.exact.exact_sum() if hasattr(acc.exact, "exact_sum") else int(acc.exact.total())
     if not -(2**63) <= total < 2**63:
-        raise AnalyzeError(f"sum of {what} is {total}, which overflows int64; cast to float64 first")
+        raise AnalyzeError(
+            f"sum of {what} is {total}, which overflows int64; cast to float64 first"
+        )
     return total
 
 
