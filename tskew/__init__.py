@@ -1,4 +1,18 @@
-"""tskew: declare feature preprocessing once; analyze, freeze and serve it everywhere."""
+"""tskew: declare feature preprocessing once; analyze, freeze and serve it everywhere.
+
+Public names are loaded on first use, so ``import tskew`` stays light and a
+submodule can be imported on its own.
+
+Example:
+    >>> import tskew as ts
+    >>> ts.Schema({"fare": ts.float32()})
+    Schema(fare: float32?)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from tskew.errors import (
     AnalyzeError,
@@ -13,42 +27,41 @@ from tskew.errors import (
 from tskew.schema import DType, FeatureType, Schema, bool_, float32, float64, int64, string
 
 __version__ = "0.1.0"
-from tskew.analyze import analyze, analyze_and_transform
-from tskew.artifact import load_transform_fn as load
-from tskew.dsl import (
-    abs,
-    apply_buckets,
-    apply_vocabulary,
-    bucketize,
-    cast,
-    clip,
-    clip_by_quantiles,
-    compute_and_apply_vocabulary,
-    cross,
-    exp,
-    fill_missing,
-    hash_strings,
-    impute,
-    is_missing,
-    log1p,
-    lower,
-    max,
-    mean,
-    min,
-    one_hot,
-    quantiles,
-    scale_by_min_max,
-    scale_to_0_1,
-    scale_to_z_score,
-    sigmoid,
-    size,
-    sqrt,
-    strip,
-    sum,
-    var,
-    vocabulary,
-    where,
-)
-from tskew.statistics import DatasetStatistics, FeatureStatistics
-from tskew.trace import Column, trace
-from tskew.transform_fn import TransformFn
+
+_DSL = [
+    "abs", "apply_buckets", "apply_vocabulary", "bucketize", "cast", "clip",
+    "clip_by_quantiles", "compute_and_apply_vocabulary", "cross", "exp", "fill_missing",
+    "hash_strings", "impute", "is_missing", "log1p", "lower", "max", "mean", "min", "one_hot",
+    "quantiles", "scale_by_min_max", "scale_to_0_1", "scale_to_z_score", "sigmoid", "size",
+    "sqrt", "strip", "sum", "var", "vocabulary", "where",
+]  # fmt: skip
+_LAZY = {
+    **{name: ("tskew.dsl", name) for name in _DSL},
+    "analyze": ("tskew.analyze", "analyze"),
+    "analyze_and_transform": ("tskew.analyze", "analyze_and_transform"),
+    "load": ("tskew.artifact", "load_transform_fn"),
+    "TransformFn": ("tskew.transform_fn", "TransformFn"),
+    "DatasetStatistics": ("tskew.statistics", "DatasetStatistics"),
+    "FeatureStatistics": ("tskew.statistics", "FeatureStatistics"),
+    "Column": ("tskew.trace", "Column"),
+    "trace": ("tskew.trace", "trace"),
+}
+
+__all__ = [
+    "AnalyzeError", "ArtifactError", "DType", "DataError", "FeatureType", "GraphError",
+    "Schema", "SchemaError", "TraceError", "TskewError", "UnsupportedOpError", "bool_",
+    "float32", "float64", "int64", "string", *_LAZY,
+]  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tskew' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

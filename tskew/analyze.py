@@ -170,6 +170,7 @@ def analyze(
     on_bad_record: str = "error",
     output_statistics: bool = True,
     workers: int | None = None,
+    cache_bytes: int | None = None,
 ) -> TransformFn:
     """Analyze ``data`` and freeze ``preprocessing_fn`` into a `TransformFn`.
 
@@ -183,21 +184,18 @@ def analyze(
             its file and line; "skip" drops it and counts it in the statistics.
         output_statistics: also compute statistics of the outputs (one more pass).
         workers: threads for each pass (default: the CPU count, at most 4).
+        cache_bytes: files up to this size are read once and kept in memory for
+            the passes; bigger ones are streamed again on each pass (bounded memory).
 
     Raises:
         AnalyzeError: empty data, or an analyzer saw no values.
         TraceError, SchemaError, DataError: see their messages.
     """
-    tfn, _ = _analyze(
-        preprocessing_fn,
-        data,
-        schema,
-        batch_size=batch_size,
-        on_bad_record=on_bad_record,
-        output_statistics=output_statistics,
-        workers=workers,
-        keep_output=False,
-    )
+    source_options = {"batch_size": batch_size, "on_bad_record": on_bad_record}
+    if cache_bytes is not None:
+        source_options["cache_bytes"] = cache_bytes
+    tfn, _ = _analyze(preprocessing_fn, data, schema, source_options, output_statistics,
+                      workers, keep_output=False)
     return tfn
 
 
@@ -209,38 +207,32 @@ def analyze_and_transform(
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_bad_record: str = "error",
     workers: int | None = None,
+    cache_bytes: int | None = None,
 ) -> tuple[TransformFn, pa.Table]:
     """`analyze`, then transform the same data, sharing the final pass.
 
     Returns the TransformFn and the transformed rows as a pyarrow Table.
     """
-    return _analyze(
-        preprocessing_fn,
-        data,
-        schema,
-        batch_size=batch_size,
-        on_bad_record=on_bad_record,
-        output_statistics=True,
-        workers=workers,
-        keep_output=True,
-    )
+    source_options = {"batch_size": batch_size, "on_bad_record": on_bad_record}
+    if cache_bytes is not None:
+        source_options["cache_bytes"] = cache_bytes
+    return _analyze(preprocessing_fn, data, schema, source_options, True, workers,
+                    keep_output=True)
 
 
 def _analyze(
-    preprocessing_fn,
-    data,
-    schema,
-    *,
-    batch_size,
-    on_bad_record,
-    output_statistics,
-    workers,
-    keep_output,
-):
+    preprocessing_fn: Callable,
+    data: Any,
+    schema: Schema | Mapping | None,
+    source_options: dict[str, Any],
+    output_statistics: bool,
+    workers: int | None,
+    keep_output: bool,
+) -> tuple[TransformFn, pa.Table | None]:
     started = time.perf_counter()
     if schema is not None and not isinstance(schema, Schema):
         schema = Schema(schema)
-    source = open_source(data, schema, batch_size=batch_size, on_bad_record=on_bad_record)
+    source = open_source(data, schema, **source_options)
     graph = trace(preprocessing_fn, source.schema)
     plan = make_plan(graph, statistics=True)
     workers = workers or default_workers()
