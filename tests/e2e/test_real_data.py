@@ -32,8 +32,8 @@ def taxi_fn(inputs):
 def tfft_vocab(series: pd.Series, top_k: int) -> list[str]:
     """Reference vocabulary: count desc, ties by value desc (TFT's rule)."""
     counts = series.value_counts()
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], [-b for b in kv[0].encode()]))
-    return [k for k, _ in ranked][:top_k]
+    by_value = sorted(counts.index, key=lambda k: k.encode(), reverse=True)
+    return sorted(by_value, key=lambda k: -counts[k])[:top_k]  # stable sort keeps ties
 
 
 @pytest.fixture(scope="module")

@@ -71,7 +71,8 @@ def test_vocabulary_and_hash_match_oracle(train, probe, oov, buckets):
     counts: dict[str, int] = {}
     for v in train:
         counts[v or ""] = counts.get(v or "", 0) + 1
-    vocab = sorted(counts, key=lambda k: (-counts[k], [-b for b in k.encode()]))
+    by_value = sorted(counts, key=lambda k: k.encode(), reverse=True)
+    vocab = sorted(by_value, key=lambda k: -counts[k])  # stable: ties keep value order
     out = tfn.transform(pa.table({"s": pa.array(probe, pa.string())}))
     for v, got_id, got_h in zip(
         probe, out.column("id").to_pylist(), out.column("h").to_pylist(), strict=True
