@@ -29,31 +29,40 @@ from typing import Any
 
 import numpy as np
 
-_BIAS = 1100  # exponent index offset: frexp exponents are in [-1073, 1024]
+_BIAS = 1100  # offset keeping exponent indexes k (see _float_parts) non-negative
 _SCALE = _BIAS + 53  # value = M * 2**(k - _SCALE) with k = exponent + _BIAS
-_SUM_CHUNK = 1 << 24  # 27-bit limbs: 2**24 * 2**27 < 2**53
-_SQ_CHUNK = 1 << 14  # products of 18-bit limbs (x3 per degree): 2**14 * 3 * 2**36 < 2**53
-_MAX_ADD = _SQ_CHUNK << 10  # int64 holds 1024 chunk totals below 2**53
+_EXACT_LIMIT = (1 << 53) - 1  # float64 adds integers exactly below this
+_MAX_ADD = 1 << 24  # per block: at most 2**24 / 2**14 chunks, int64 holds 1024 totals < 2**53
+_SMALL_INT = 1 << 19  # 2**24 values of (2**19)**2 sum below 2**63 in int64
 _INT_EXACT = 1 << 53
 
 
-def _float_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Integer mantissas (int64, |M| < 2**53) and exponent indexes of finite floats."""
-    m, e = np.frexp(x)
-    mant = np.ldexp(m, 53).astype(np.int64)
-    return mant, (e + _BIAS).astype(np.int64)
+def _float_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sign, integer mantissa (|M| < 2**53) and exponent index of finite float64 values.
 
-
-def _sum_by_bin(values: np.ndarray, bins: np.ndarray, chunk: int, shift: int) -> int:
-    """Exact ``sum(values[i] << (bins[i] + shift))`` as a Python int.
-
-    ``values`` must be integers small enough that ``chunk`` of them add up
-    below 2**53 (float64 bincount is then exact); chunk totals are gathered in
-    int64, which holds 1024 of them.
+    Read straight from the IEEE bits: x = sign * M * 2**(k - _SCALE).
     """
-    low = int(bins.min())
-    rel = bins - low
-    span = int(rel.max()) + 1
+    bits = x.view(np.int64)
+    exp_bits = (bits >> 52) & 0x7FF  # arithmetic shift: the mask drops the sign
+    normal = exp_bits != 0
+    # implicit leading bit for normal numbers; subnormals have none
+    mant = (bits & ((1 << 52) - 1)) | (normal.view(np.int8).astype(np.int64) << 52)
+    k = np.maximum(exp_bits, 1) + (_BIAS - 1075 + 53)  # subnormals share exponent 1
+    sign = np.copysign(1.0, x)
+    return sign, mant, k
+
+
+def _sum_by_bin(values: np.ndarray, rel: np.ndarray, span: int, shift: int) -> int:
+    """Exact ``sum(values[i] << (rel[i] + shift))`` as a Python int.
+
+    float64 ``bincount`` adds integers exactly while totals stay below 2**53,
+    so the block is cut into chunks that cannot exceed that; chunk totals are
+    gathered in int64 (``_MAX_ADD`` values per call keep those in range).
+    """
+    biggest = int(np.abs(values).max(initial=0))  # values hold exact integers
+    if biggest == 0:
+        return 0
+    chunk = max(1, _EXACT_LIMIT // biggest)
     totals = np.zeros(span, np.int64)
     for start in range(0, len(values), chunk):
         part = np.bincount(
@@ -62,7 +71,7 @@ def _sum_by_bin(values: np.ndarray, bins: np.ndarray, chunk: int, shift: int) ->
         totals += part.astype(np.int64)
     out = 0
     for k in np.flatnonzero(totals):
-        out += int(totals[k]) << (int(k) + low + shift)
+        out += int(totals[k]) << (int(k) + shift)
     return out
 
 
@@ -109,18 +118,36 @@ class ExactMoments:
             self._add_float_block(arr[start : start + _MAX_ADD])
 
     def _add_float_block(self, arr: np.ndarray) -> None:
-        mant, k = _float_parts(arr)
-        sign = np.sign(mant)
-        mag = np.abs(mant)
-        # sum: |M| = hi * 2**26 + lo, both limbs below 2**27
-        self._s1 += _sum_by_bin((mag & ((1 << 26) - 1)) * sign, k, _SUM_CHUNK, 0)
-        self._s1 += _sum_by_bin((mag >> 26) * sign, k, _SUM_CHUNK, 26)
+        if self._add_small_integers(arr):
+            return
+        sign, mag, k = _float_parts(arr)
+        low = int(k.min())
+        rel = k - low
+        span = int(rel.max()) + 1
+        # Limbs as float64 (exact: all below 2**27), so bincount needs no conversion.
+        # sum: |M| = hi * 2**26 + lo
+        self._s1 += _sum_by_bin((mag & ((1 << 26) - 1)) * sign, rel, span, low)
+        self._s1 += _sum_by_bin((mag >> 26) * sign, rel, span, low + 26)
         # squares: |M| = a2 * 2**36 + a1 * 2**18 + a0; M**2 grouped by degree of 2**18
-        a0, a1, a2 = mag & 0x3FFFF, (mag >> 18) & 0x3FFFF, mag >> 36
-        k2 = 2 * k
+        a0 = (mag & 0x3FFFF).astype(np.float64)
+        a1 = ((mag >> 18) & 0x3FFFF).astype(np.float64)
+        a2 = (mag >> 36).astype(np.float64)
+        rel2 = 2 * rel
         degrees = (a0 * a0, 2 * a0 * a1, 2 * a0 * a2 + a1 * a1, 2 * a1 * a2, a2 * a2)
         for d, terms in enumerate(degrees):
-            self._s2 += _sum_by_bin(terms, k2, _SQ_CHUNK, 18 * d)
+            self._s2 += _sum_by_bin(terms, rel2, 2 * span - 1, 2 * low + 18 * d)
+
+    def _add_small_integers(self, arr: np.ndarray) -> bool:
+        """Fast path for integral values below 2**19 (counts, ids, delays): int64 sums
+        are exact here. Returns False when the block does not qualify."""
+        if np.abs(arr).max(initial=0) >= _SMALL_INT:
+            return False
+        ints = arr.astype(np.int64)
+        if not np.array_equal(ints, arr):
+            return False
+        self._s1 += int(ints.sum()) << _SCALE
+        self._s2 += int(np.dot(ints, ints)) << (2 * _SCALE)
+        return True
 
     def _add_ints(self, arr: np.ndarray) -> None:
         self.count += len(arr)
