@@ -10,7 +10,7 @@ Example:
     >>> g = trace(lambda inp: {"z": ts.scale_to_z_score(inp["x"])},
     ...           ts.Schema({"x": ts.float64(nullable=False)}))
     >>> [n.op for n in g.nodes]
-    ['input', 'mean', 'var', 'const', 'gt', 'sqrt', 'div', 'const', 'where', 'sub', 'mul']
+    ['input', 'var', 'const', 'gt', 'sqrt', 'const', 'div', 'where', 'mean', 'sub', 'mul']
 """
 
 from __future__ import annotations

@@ -37,7 +37,8 @@ def format_node(node: Node) -> str:
         head = f'input "{node.name}"'
     else:
         head = f"{node.op}({args})" if node.inputs else node.op
-    shown = [] if node.op == "input" else node.attrs  # input attrs repeat the type
+    # input and const attributes repeat the type; show only a constant's value
+    shown = [(k, v) for k, v in node.attrs if node.op != "input" and k != "dtype"]
     attrs = ", ".join(f"{k}={format_attr(v)}" for k, v in shown)
     attrs = f" {{{attrs}}}" if attrs else ""
     return f"%{node.id} = {head}{attrs} : {node.type!r}"

@@ -6,8 +6,8 @@ backend performs the same IEEE operation and the results agree bit for bit.
 Example:
     >>> import numpy as np
     >>> from tskew.ops.values import Col
-    >>> sub({}, Col(np.array([3.0, 1.0])), np.array(1.0)).values
-    array([2., 0.])
+    >>> clip({}, Col(np.array([3.0, -1.0, np.nan])), np.array(0.0), np.array(2.0)).values
+    array([ 2.,  0., nan])
 """
 
 from __future__ import annotations

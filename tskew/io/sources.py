@@ -1,0 +1,271 @@
+"""`open_source`: any supported input -> a re-iterable stream of conforming batches.
+
+Example:
+    >>> src = open_source({"x": [1.5, None], "s": ["a", "b"]})
+    >>> src.schema
+    Schema(x: float64?, s: string)
+    >>> [b.num_rows for b in src.batches()], src.description
+    ([2], 'dict of 2 columns (2 rows)')
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tskew.errors import DataError, SchemaError
+from tskew.io.bad_records import BadRecordLog
+from tskew.io.conform import conform
+from tskew.io.text import infer_text_dtype, read_csv_chunks, read_jsonl_chunks, widen
+from tskew.schema import FeatureType, Schema, arrow_to_dtype
+
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.zip", ".tsv")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz")
+
+
+def _format_of(path: Path) -> str:
+    name = path.name.lower()
+    for fmt, suffixes in (
+        ("csv", CSV_SUFFIXES),
+        ("parquet", PARQUET_SUFFIXES),
+        ("jsonl", JSONL_SUFFIXES),
+    ):
+        if name.endswith(suffixes):
+            return fmt
+    raise DataError(
+        f"{path}: unknown file type; expected one of "
+        f"{', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES + JSONL_SUFFIXES)}"
+    )
+
+
+def expand_paths(spec: str | Path | Sequence[str | Path]) -> list[Path]:
+    """Paths and globs -> sorted existing files (a pattern matching nothing is an error)."""
+    specs = [spec] if isinstance(spec, str | Path) else list(spec)
+    out: list[Path] = []
+    for item in specs:
+        text = str(item)
+        if any(ch in text for ch in "*?["):
+            matches = sorted(glob.glob(text, recursive=True))
+            if not matches:
+                raise DataError(f"no files match {text!r}")
+            out += [Path(m) for m in matches]
+        else:
+            path = Path(text)
+            if not path.is_file():
+                raise DataError(f"{path}: no such file")
+            out.append(path)
+    return out
+
+
+@dataclass
+class Source:
+    """A dataset that can be read several times as schema-conforming RecordBatches.
+
+    Attributes:
+        schema: the given schema, or one inferred from all of the data.
+        description: what the data is, for messages and metadata.
+        bad_records: records dropped (policy "skip"), each counted once.
+    """
+
+    schema: Schema
+    description: str
+    bad_records: BadRecordLog
+    _cached: list[pa.RecordBatch] | None = None
+    _files: list[Path] = field(default_factory=list)
+    _batch_size: int = 1 << 16
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """Yield the whole dataset once more (cached, or streamed from the files)."""
+        if self._cached is not None:
+            yield from self._cached
+            return
+        for path in self._files:
+            yield from _read_file(path, self.schema, self.bad_records, self._batch_size)
+
+    @property
+    def num_rows(self) -> int | None:
+        return None if self._cached is None else sum(b.num_rows for b in self._cached)
+
+
+def open_source(
+    data: Any,
+    schema: Schema | Mapping | None = None,
+    *,
+    batch_size: int = 1 << 16,
+    on_bad_record: str = "error",
+    max_bad_examples: int = 20,
+    cache_bytes: int = 1 << 30,
+) -> Source:
+    """Open ``data`` for reading as batches that match ``schema`` exactly.
+
+    Args:
+        data: path/glob or list of them (CSV incl. .gz/.zip, Parquet, JSONL), a
+            pandas DataFrame, pyarrow Table/RecordBatch, list of RecordBatches, or
+            a dict of columns.
+        schema: declared types; inferred from all of the data when None (a feature
+            is nullable when the data has a null in it).
+        batch_size: rows per batch.
+        on_bad_record: "error" raises `DataError` at the first bad record naming the
+            file and line; "skip" drops and counts bad records.
+        cache_bytes: files up to this total size are read once and kept in memory.
+    """
+    if schema is not None and not isinstance(schema, Schema):
+        schema = Schema(schema)
+    log = BadRecordLog(on_bad_record, max_bad_examples)
+    if isinstance(data, str | Path) or (
+        isinstance(data, list | tuple) and data and all(isinstance(d, str | Path) for d in data)
+    ):
+        return _open_files(expand_paths(data), schema, log, batch_size, cache_bytes, data)
+    table, description = _in_memory_table(data)
+    if schema is None:
+        schema = Schema.infer(table)
+    conformed = conform(table, schema, description, log, lambda i: (None, ""))
+    return Source(schema, description, log, _cached=conformed.to_batches(batch_size))
+
+
+def _in_memory_table(data: Any) -> tuple[pa.Table, str]:
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a core dependency
+        pd = None
+    if pd is not None and isinstance(data, pd.DataFrame):
+        try:
+            table = pa.Table.from_pandas(data, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+            raise DataError(
+                f"pandas DataFrame: a column mixes value types ({err}); give each "
+                "column one type, e.g. df[col].astype(str)"
+            ) from None
+        return table, f"pandas DataFrame ({len(data)} rows)"
+    if isinstance(data, pa.Table):
+        return data, f"pyarrow Table ({data.num_rows} rows)"
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data]), f"pyarrow RecordBatch ({data.num_rows} rows)"
+    if isinstance(data, list | tuple) and all(isinstance(b, pa.RecordBatch) for b in data):
+        if not data:
+            raise DataError("an empty list of RecordBatches has no schema; pass a schema")
+        table = pa.Table.from_batches(list(data))
+        return table, f"{len(data)} RecordBatches ({table.num_rows} rows)"
+    if isinstance(data, Mapping):
+        try:
+            table = pa.table(
+                {
+                    k: v
+                    if isinstance(v, pa.Array | pa.ChunkedArray)
+                    else pa.array(np.asarray(v) if isinstance(v, np.ndarray) else v)
+                    for k, v in data.items()
+                }
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+            raise DataError(f"dict of columns: {err}; give each column one value type") from None
+        return table, f"dict of {table.num_columns} columns ({table.num_rows} rows)"
+    raise DataError(
+        f"cannot read data of type {type(data).__name__}; pass a file path or glob, a pandas "
+        "DataFrame, a pyarrow Table/RecordBatch, a list of RecordBatches or a dict of columns"
+    )
+
+
+def _describe_files(files: list[Path], spec: Any) -> str:
+    if len(files) == 1:
+        return f"{_format_of(files[0])} file {files[0]}"
+    return f"{len(files)} files matching {spec!r}"
+
+
+def _open_files(
+    files: list[Path],
+    schema: Schema | None,
+    log: BadRecordLog,
+    batch_size: int,
+    cache_bytes: int,
+    spec: Any,
+) -> Source:
+    for path in files:
+        _format_of(path)  # fail early on unknown types
+    if schema is None:
+        schema = _infer_files(files, batch_size)
+    source = Source(schema, _describe_files(files, spec), log, _files=files, _batch_size=batch_size)
+    if sum(p.stat().st_size for p in files) <= cache_bytes:
+        source._cached = list(source.batches())
+    return source
+
+
+def _read_file(
+    path: Path, schema: Schema, log: BadRecordLog, batch_size: int
+) -> Iterator[pa.RecordBatch]:
+    fmt = _format_of(path)
+    if fmt == "parquet":
+        pfile = pq.ParquetFile(path)
+        present = set(pfile.schema_arrow.names)
+        columns = [n for n in schema if n in present]
+        for batch in pfile.iter_batches(batch_size=batch_size, columns=columns):
+            table = conform(
+                pa.Table.from_batches([batch]), schema, str(path), log, lambda i: (None, "")
+            )
+            yield from table.to_batches(batch_size)
+        return
+    for table, lines, raws in _text_chunks(path, fmt, log, batch_size):
+
+        def locate(i: int, lines=lines, raws=raws) -> tuple[int | None, str]:
+            return int(lines[i]), (raws[i] if raws is not None else "")
+
+        yield from conform(table, schema, str(path), log, locate).to_batches(batch_size)
+
+
+def _text_chunks(path: Path, fmt: str, log: BadRecordLog, batch_size: int):
+    if fmt == "csv":  # blocks of roughly batch_size rows keep memory proportional to it
+        block = min(max(batch_size * 64, 1 << 16), 1 << 24)
+        return read_csv_chunks(path, log, block)
+    return read_jsonl_chunks(path, log, batch_size)
+
+
+def _infer_files(files: list[Path], batch_size: int) -> Schema:
+    """Infer dtypes and nullability from every row of every file (a pre-pass)."""
+    dtypes: dict[str, Any] = {}
+    nulls: dict[str, bool] = {}
+    scratch = BadRecordLog("skip")  # malformed rows are reported on the real passes
+    for path in files:
+        fmt = _format_of(path)
+        if fmt == "parquet":
+            pfile = pq.ParquetFile(path)
+            for field_ in pfile.schema_arrow:
+                dtypes[field_.name] = widen(
+                    dtypes.get(field_.name), arrow_to_dtype(field_.type, field_.name)
+                )
+            for batch in pfile.iter_batches(batch_size=batch_size):
+                for name, col in zip(batch.schema.names, batch.columns, strict=True):
+                    nulls[name] = nulls.get(name, False) or col.null_count > 0
+            continue
+        for table, _, _ in _text_chunks(path, fmt, scratch, batch_size):
+            for name in table.column_names:
+                col = table.column(name).combine_chunks()
+                found = (
+                    infer_text_dtype(col)
+                    if fmt == "csv" or pa.types.is_string(col.type)
+                    else _typed_dtype(col, name)
+                )
+                dtypes[name] = widen(dtypes.get(name), found)
+                nulls[name] = nulls.get(name, False) or col.null_count > 0
+    features = {}
+    for name, dtype in dtypes.items():
+        if dtype is None:
+            raise SchemaError(
+                f"feature {name!r} has only missing values in {_describe_files(files, files)}, "
+                "so its type cannot be inferred; declare it in the schema, e.g. "
+                f"schema={{{name!r}: ts.float64()}}"
+            )
+        features[name] = FeatureType(dtype, nulls.get(name, True))
+    return Schema(features)
+
+
+def _typed_dtype(col: pa.Array, name: str):
+    if pa.types.is_null(col.type):
+        return None
+    return arrow_to_dtype(col.type, name)
