@@ -44,9 +44,18 @@ def _is_stringy(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
 
 
+# Text that means "missing" in a numeric or bool column (R's and pandas' spellings).
+# In a string column it stays text: "NA" may be Namibia.
+NULL_TOKENS = ("NA", "N/A", "n/a", "null", "NULL", "None", "#N/A", "<NA>")
+
+
 def parse_strings(arr: pa.Array, dtype: DType) -> tuple[pa.Array, np.ndarray]:
-    """Parse text strictly into ``dtype``; returns (values, bad-row mask). Nulls stay null."""
+    """Parse text strictly into ``dtype``; returns (values, bad-row mask).
+
+    Nulls and `NULL_TOKENS` become null; anything else that does not parse is bad.
+    """
     arr = arr.cast(pa.string())
+    arr = pc.if_else(pc.is_in(arr, pa.array(NULL_TOKENS)), pa.scalar(None, pa.string()), arr)
     valid = pc.match_substring_regex(arr, _PATTERNS[dtype])
     bad = np.asarray(pc.and_(pc.invert(valid), pc.is_valid(arr)).fill_null(False))
     cleaned = pc.if_else(valid, arr, pa.scalar(None, pa.string()))

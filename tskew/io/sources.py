@@ -18,13 +18,14 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tskew.errors import DataError, SchemaError
 from tskew.io.bad_records import BadRecordLog
-from tskew.io.conform import conform
+from tskew.io.conform import NULL_TOKENS, conform
 from tskew.io.text import infer_text_dtype, read_csv_chunks, read_jsonl_chunks, widen
-from tskew.schema import FeatureType, Schema, arrow_to_dtype
+from tskew.schema import DType, FeatureType, Schema, arrow_to_dtype
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.zip", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -230,6 +231,7 @@ def _infer_files(files: list[Path], batch_size: int) -> Schema:
     """Infer dtypes and nullability from every row of every file (a pre-pass)."""
     dtypes: dict[str, Any] = {}
     nulls: dict[str, bool] = {}
+    null_tokens: dict[str, bool] = {}  # "NA" & co: missing unless the column is text
     scratch = BadRecordLog("skip")  # malformed rows are reported on the real passes
     for path in files:
         fmt = _format_of(path)
@@ -242,17 +244,20 @@ def _infer_files(files: list[Path], batch_size: int) -> Schema:
             for batch in pfile.iter_batches(batch_size=batch_size):
                 for name, col in zip(batch.schema.names, batch.columns, strict=True):
                     nulls[name] = nulls.get(name, False) or col.null_count > 0
+                if fmt == "csv":
+                    has_token = pc.any(pc.is_in(col, pa.array(NULL_TOKENS))).as_py()
+                    null_tokens[name] = null_tokens.get(name, False) or bool(has_token)
             continue
         for table, _, _ in _text_chunks(path, fmt, scratch, batch_size):
             for name in table.column_names:
                 col = table.column(name).combine_chunks()
-                found = (
-                    infer_text_dtype(col)
-                    if fmt == "csv" or pa.types.is_string(col.type)
-                    else _typed_dtype(col, name)
-                )
+                # CSV cells are text to parse; JSON values carry their own types
+                found = infer_text_dtype(col) if fmt == "csv" else _typed_dtype(col, name)
                 dtypes[name] = widen(dtypes.get(name), found)
                 nulls[name] = nulls.get(name, False) or col.null_count > 0
+                if fmt == "csv":
+                    has_token = pc.any(pc.is_in(col, pa.array(NULL_TOKENS))).as_py()
+                    null_tokens[name] = null_tokens.get(name, False) or bool(has_token)
     features = {}
     for name, dtype in dtypes.items():
         if dtype is None:
@@ -261,7 +266,10 @@ def _infer_files(files: list[Path], batch_size: int) -> Schema:
                 "so its type cannot be inferred; declare it in the schema, e.g. "
                 f"schema={{{name!r}: ts.float64()}}"
             )
-        features[name] = FeatureType(dtype, nulls.get(name, True))
+        nullable = nulls.get(name, True) or (
+            dtype is not DType.STRING and null_tokens.get(name, False)
+        )
+        features[name] = FeatureType(dtype, nullable)
     return Schema(features)
 
 

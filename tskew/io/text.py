@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 
 from tskew.errors import DataError
 from tskew.io.bad_records import BadRecord, BadRecordLog
-from tskew.io.conform import _PATTERNS
+from tskew.io.conform import _PATTERNS, NULL_TOKENS
 from tskew.schema import DType
 
 # One parsed chunk: a table of text/JSON values and the 1-based line of each row.
@@ -34,6 +34,7 @@ Chunk = tuple[pa.Table, np.ndarray, list[str] | None]
 def infer_text_dtype(arr: pa.Array) -> DType | None:
     """Narrowest dtype whose strict parser accepts every non-null value (None: all null)."""
     present = pc.drop_null(arr)
+    present = present.filter(pc.invert(pc.is_in(present, pa.array(NULL_TOKENS))))
     if len(present) == 0:
         return None
     for dtype in (DType.INT64, DType.FLOAT64, DType.BOOL):
