@@ -61,7 +61,7 @@ def test_inference_sees_values_after_many_empty_rows(tmp_path):
 
 def test_only_nulls_and_timestamps_need_declaring(tmp_path):
     (tmp_path / "n.csv").write_text("a,b\n,1\n,2\n")
-    with pytest.raises(ts.SchemaError, match="'a' has only missing values.*declare it"):
+    with pytest.raises(ts.SchemaError, match=r"'a' has only missing values.*declare it"):
         open_source(str(tmp_path / "n.csv"))
     src = open_source(str(tmp_path / "n.csv"), schema={"a": ts.float64(), "b": ts.int64()})
     assert [b.num_rows for b in src.batches()] == [2]
