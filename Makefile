@@ -19,12 +19,12 @@ demo: $(VENV)/.core
 	$(PY) -m tskew demo
 
 test: $(VENV)/.dev
-	$(PY) -m ruff check tskew tests benchmarks
+	$(PY) -m ruff check tskew tests $(wildcard benchmarks)
 	$(PY) -m pytest -n 2 -q
 
 lint: $(VENV)/.dev
-	$(PY) -m ruff check tskew tests benchmarks
-	$(PY) -m ruff format --check tskew tests benchmarks
+	$(PY) -m ruff check tskew tests $(wildcard benchmarks)
+	$(PY) -m ruff format --check tskew tests $(wildcard benchmarks)
 
 bench: $(VENV)/.dev
 	$(PY) benchmarks/bench_analyze.py
