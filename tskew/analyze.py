@@ -194,8 +194,15 @@ def analyze(
     source_options = {"batch_size": batch_size, "on_bad_record": on_bad_record}
     if cache_bytes is not None:
         source_options["cache_bytes"] = cache_bytes
-    tfn, _ = _analyze(preprocessing_fn, data, schema, source_options, output_statistics,
-                      workers, keep_output=False)
+    tfn, _ = _analyze(
+        preprocessing_fn,
+        data,
+        schema,
+        source_options,
+        output_statistics,
+        workers,
+        keep_output=False,
+    )
     return tfn
 
 
@@ -216,8 +223,7 @@ def analyze_and_transform(
     source_options = {"batch_size": batch_size, "on_bad_record": on_bad_record}
     if cache_bytes is not None:
         source_options["cache_bytes"] = cache_bytes
-    return _analyze(preprocessing_fn, data, schema, source_options, True, workers,
-                    keep_output=True)
+    return _analyze(preprocessing_fn, data, schema, source_options, True, workers, keep_output=True)
 
 
 def _analyze(

@@ -138,6 +138,8 @@ def scale_by_min_max(x: Column, output_min: float = 0.0, output_max: float = 1.0
     has_range = lo < hi
     inv_range = where(has_range, 1.0 / (hi - lo), as_column(0.0, dtype=xf.dtype))
     scaled = where(has_range, (xf - lo) * inv_range, sigmoid(xf))
+    if (output_min, output_max) == (0.0, 1.0):
+        return scaled  # * 1 + 0 would only add two no-op nodes
     return scaled * (output_max - output_min) + output_min
 
 

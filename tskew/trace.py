@@ -77,7 +77,7 @@ def describe_node(nodes: list[Node] | tuple[Node, ...], node: Node, depth: int =
     if depth == 0:
         return "..."
     args = [describe_node(nodes, nodes[i], depth - 1) for i in node.inputs]
-    args += [f"{k}={v!r}" for k, v in node.attrs]
+    args += [f"{k}={v!r}" for k, v in node.attrs if v is not None]
     return f"{node.op}({', '.join(args)})"
 
 

@@ -38,7 +38,7 @@ def format_node(node: Node) -> str:
     else:
         head = f"{node.op}({args})" if node.inputs else node.op
     # input and const attributes repeat the type; show only a constant's value
-    shown = [(k, v) for k, v in node.attrs if node.op != "input" and k != "dtype"]
+    shown = [(k, v) for k, v in node.attrs if node.op != "input" and k != "dtype" and v is not None]
     attrs = ", ".join(f"{k}={format_attr(v)}" for k, v in shown)
     attrs = f" {{{attrs}}}" if attrs else ""
     return f"%{node.id} = {head}{attrs} : {node.type!r}"
