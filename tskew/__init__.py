@@ -37,14 +37,14 @@ _DSL = [
 ]  # fmt: skip
 _LAZY = {
     **{name: ("tskew.dsl", name) for name in _DSL},
-    "analyze": ("tskew.analyze", "analyze"),
-    "analyze_and_transform": ("tskew.analyze", "analyze_and_transform"),
+    "analyze": ("tskew.analysis", "analyze"),
+    "analyze_and_transform": ("tskew.analysis", "analyze_and_transform"),
     "load": ("tskew.artifact", "load_transform_fn"),
     "TransformFn": ("tskew.transform_fn", "TransformFn"),
     "DatasetStatistics": ("tskew.statistics", "DatasetStatistics"),
     "FeatureStatistics": ("tskew.statistics", "FeatureStatistics"),
-    "Column": ("tskew.trace", "Column"),
-    "trace": ("tskew.trace", "trace"),
+    "Column": ("tskew.tracing", "Column"),
+    "trace": ("tskew.tracing", "trace"),
 }
 
 __all__ = [

@@ -10,7 +10,7 @@ DESIGN.md).
 
 Example:
     >>> import numpy as np, tskew as ts
-    >>> from tskew.trace import trace
+    >>> from tskew.tracing import trace
     >>> g = trace(lambda i: {"y": i["x"] / ts.max(i["x"])}, ts.Schema({"x": ts.float64(False)}))
     >>> frozen = finalize(freeze(g, {1: np.array(4.0)}))
     >>> [n.op for n in frozen.nodes]

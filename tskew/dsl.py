@@ -23,7 +23,7 @@ from typing import Any
 from tskew.errors import TraceError
 from tskew.ir.types import Shape
 from tskew.schema import DType, FeatureType, as_dtype
-from tskew.trace import Column, as_column, current_builder
+from tskew.tracing import Column, as_column, current_builder
 
 
 def _node(op: str, *inputs: Any, **attrs: Any) -> Column:

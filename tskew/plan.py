@@ -8,7 +8,7 @@ Analyzers that read the same value share accumulators (``mean(x)`` and
 
 Example:
     >>> import tskew as ts
-    >>> from tskew.trace import trace
+    >>> from tskew.tracing import trace
     >>> g = trace(lambda i: {"b": ts.bucketize(ts.scale_to_z_score(
     ...     ts.impute(i["x"], "median")), 4)}, ts.Schema({"x": ts.float64()}))
     >>> plan = make_plan(g)
@@ -24,7 +24,7 @@ from tskew.analyzers.extract import accumulator_kind
 from tskew.ir.graph import Graph
 from tskew.ops.registry import get_op
 from tskew.schema import DType
-from tskew.trace import describe_node
+from tskew.tracing import describe_node
 
 
 @dataclass(frozen=True)

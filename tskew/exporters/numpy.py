@@ -6,7 +6,7 @@ Python loop per row), freeing intermediate values after their last use.
 Example:
     >>> import pyarrow as pa
     >>> import tskew as ts
-    >>> from tskew.trace import trace
+    >>> from tskew.tracing import trace
     >>> g = trace(lambda i: {"y": i["x"] + 1}, ts.Schema({"x": ts.int64(False)}))
     >>> out = Executor(g).run(pa.record_batch({"x": [1, 2]}), g.outputs.values())
     >>> out[g.outputs["y"]].values.tolist()

@@ -206,10 +206,10 @@ def _read_file(
         pfile = pq.ParquetFile(path)
         present = set(pfile.schema_arrow.names)
         columns = [n for n in schema if n in present]
-        for batch in pfile.iter_batches(batch_size=batch_size, columns=columns):
-            table = conform(
-                pa.Table.from_batches([batch]), schema, str(path), log, lambda i: (None, "")
-            )
+        # Whole row groups, decoded with Arrow's threads; memory stays one group.
+        for rg in range(pfile.metadata.num_row_groups):
+            group = pfile.read_row_group(rg, columns=columns, use_threads=True)
+            table = conform(group, schema, str(path), log, lambda i: (None, ""))
             yield from table.to_batches(batch_size)
         return
     for table, lines, raws in _text_chunks(path, fmt, log, batch_size):
@@ -241,12 +241,8 @@ def _infer_files(files: list[Path], batch_size: int) -> Schema:
                 dtypes[field_.name] = widen(
                     dtypes.get(field_.name), arrow_to_dtype(field_.type, field_.name)
                 )
-            for batch in pfile.iter_batches(batch_size=batch_size):
-                for name, col in zip(batch.schema.names, batch.columns, strict=True):
-                    nulls[name] = nulls.get(name, False) or col.null_count > 0
-                if fmt == "csv":
-                    has_token = pc.any(pc.is_in(col, pa.array(NULL_TOKENS))).as_py()
-                    null_tokens[name] = null_tokens.get(name, False) or bool(has_token)
+            for name, has_nulls in _parquet_null_presence(pfile).items():
+                nulls[name] = nulls.get(name, False) or has_nulls
             continue
         for table, _, _ in _text_chunks(path, fmt, scratch, batch_size):
             for name in table.column_names:
@@ -271,6 +267,31 @@ def _infer_files(files: list[Path], batch_size: int) -> Schema:
         )
         features[name] = FeatureType(dtype, nullable)
     return Schema(features)
+
+
+def _parquet_null_presence(pfile: pq.ParquetFile) -> dict[str, bool]:
+    """Whether each column has nulls: from row-group statistics, scanning only columns
+    whose statistics lack a null count."""
+    meta = pfile.metadata
+    names = pfile.schema_arrow.names
+    found = dict.fromkeys(names, False)
+    unknown: set[str] = set()
+    for rg in range(meta.num_row_groups):
+        group = meta.row_group(rg)
+        for ci in range(group.num_columns):
+            column = group.column(ci)
+            name = column.path_in_schema
+            stats = column.statistics
+            if name not in found:
+                continue
+            if stats is None or not stats.has_null_count:
+                unknown.add(name)
+            elif stats.null_count:
+                found[name] = True
+    if unknown:
+        table = pfile.read(columns=sorted(unknown))
+        found.update({n: table.column(n).null_count > 0 for n in unknown})
+    return found
 
 
 def _typed_dtype(col: pa.Array, name: str):

@@ -2,7 +2,7 @@
 
 Example:
     >>> import tskew as ts
-    >>> from tskew.trace import trace
+    >>> from tskew.tracing import trace
     >>> g = trace(lambda i: {"y": i["x"] * 2.0}, ts.Schema({"x": ts.float32(False)}))
     >>> print(g)
     graph(x: float32) {

@@ -4,7 +4,7 @@ Floats are stored as hex strings so every bit (and NaN/inf) round-trips.
 
 Example:
     >>> import tskew as ts
-    >>> from tskew.trace import trace
+    >>> from tskew.tracing import trace
     >>> g = trace(lambda i: {"y": i["x"] * 0.1}, ts.Schema({"x": ts.float32(False)}))
     >>> graph_from_json(graph_to_json(g, None), None) == g
     True

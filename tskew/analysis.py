@@ -31,7 +31,7 @@ from tskew.ir.graph import Graph
 from tskew.plan import AccumulatorSpec, Plan, make_plan
 from tskew.schema import Schema
 from tskew.statistics import DatasetStatistics, FeatureStatistics
-from tskew.trace import describe_node, trace
+from tskew.tracing import describe_node, trace
 from tskew.transform_fn import TransformFn, arrow_output_schema
 
 DEFAULT_BATCH_SIZE = 1 << 16
