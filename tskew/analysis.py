@@ -34,7 +34,7 @@ from tskew.statistics import DatasetStatistics, FeatureStatistics
 from tskew.tracing import describe_node, trace
 from tskew.transform_fn import TransformFn, arrow_output_schema
 
-DEFAULT_BATCH_SIZE = 1 << 16
+DEFAULT_BATCH_SIZE = 1 << 18  # big batches amortise per-batch Python overhead
 
 
 def default_workers() -> int:
