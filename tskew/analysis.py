@@ -191,17 +191,9 @@ def analyze(
         AnalyzeError: empty data, or an analyzer saw no values.
         TraceError, SchemaError, DataError: see their messages.
     """
-    source_options = {"batch_size": batch_size, "on_bad_record": on_bad_record}
-    if cache_bytes is not None:
-        source_options["cache_bytes"] = cache_bytes
+    options = _source_options(batch_size, on_bad_record, cache_bytes)
     tfn, _ = _analyze(
-        preprocessing_fn,
-        data,
-        schema,
-        source_options,
-        output_statistics,
-        workers,
-        keep_output=False,
+        preprocessing_fn, data, schema, options, output_statistics, workers, keep_output=False
     )
     return tfn
 
@@ -220,10 +212,15 @@ def analyze_and_transform(
 
     Returns the TransformFn and the transformed rows as a pyarrow Table.
     """
-    source_options = {"batch_size": batch_size, "on_bad_record": on_bad_record}
+    options = _source_options(batch_size, on_bad_record, cache_bytes)
+    return _analyze(preprocessing_fn, data, schema, options, True, workers, keep_output=True)
+
+
+def _source_options(batch_size: int, on_bad_record: str, cache_bytes: int | None) -> dict:
+    options: dict[str, Any] = {"batch_size": batch_size, "on_bad_record": on_bad_record}
     if cache_bytes is not None:
-        source_options["cache_bytes"] = cache_bytes
-    return _analyze(preprocessing_fn, data, schema, source_options, True, workers, keep_output=True)
+        options["cache_bytes"] = cache_bytes
+    return options
 
 
 def _analyze(

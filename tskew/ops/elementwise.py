@@ -72,22 +72,14 @@ def _logic_type(op: str):
     return infer
 
 
-def _unary_float_type(op: str):
+def _unary_numeric_type(op: str, to_float: bool):
+    """One numeric input; the result keeps its dtype, or its float dtype (int64 -> float64)."""
+
     def infer(ts: list[ValueType], attrs: dict[str, Any]) -> ValueType:
         (t,) = ts
         require(t, NUMERIC, op)
         require_scalar_row(t, op)
-        return t.with_(dtype=float_of(t.dtype))
-
-    return infer
-
-
-def _same_numeric_type(op: str):
-    def infer(ts: list[ValueType], attrs: dict[str, Any]) -> ValueType:
-        (t,) = ts
-        require(t, NUMERIC, op)
-        require_scalar_row(t, op)
-        return t
+        return t.with_(dtype=float_of(t.dtype)) if to_float else t
 
     return infer
 
@@ -99,7 +91,7 @@ def _binary_values(a: Value, b: Value, dtype: np.dtype) -> tuple[np.ndarray, np.
 
 
 def _out_dtype(a: Value, b: Value, div: bool = False) -> np.dtype:
-    da, db = (DType(str(np.asarray(data(v)).dtype).replace("bool", "bool")) for v in (a, b))
+    da, db = (DType(str(np.asarray(data(v)).dtype)) for v in (a, b))
     dtype = promote(da, db)
     return (float_of(dtype) if div else dtype).numpy
 
@@ -122,7 +114,7 @@ _arith("mul", np.multiply, "a * b in the promoted dtype")
 _arith("div", np.true_divide, "a / b in float (int64 operands -> float64); IEEE on zero")
 
 
-@register("neg", _same_numeric_type("neg"))
+@register("neg", _unary_numeric_type("neg", to_float=False))
 def neg(attrs: dict[str, Any], a: Value) -> Value:
     """-a (int64 wraps at the minimum, as in every backend)."""
     with np.errstate(all="ignore"):
@@ -134,12 +126,10 @@ def neg(attrs: dict[str, Any], a: Value) -> Value:
 
 def _compare(name: str, ufunc: np.ufunc) -> None:
     def impl(attrs: dict[str, Any], a: Value, b: Value) -> Value:
-        x, y = np.asarray(data(a)) if not isinstance(data(a), np.ndarray) else data(a), data(b)
-        if np.asarray(x).dtype.kind in "biuf" and np.asarray(y).dtype.kind in "biuf":
-            dtype = _out_dtype(a, b)
-            x, y = _binary_values(a, b, dtype)
-            return result(ufunc(x, y), a, b)
-        return _compare_strings(name, a, b)
+        if _is_strings(data(a)) or _is_strings(data(b)):
+            return _compare_strings(name, a, b)
+        x, y = _binary_values(a, b, _out_dtype(a, b))
+        return result(ufunc(x, y), a, b)
 
     register(name, _compare_type(name), doc=f"a {name} b -> bool (NaN compares unequal)")(impl)
 
@@ -198,7 +188,7 @@ def _math(name: str, fn, doc: str) -> None:
         with np.errstate(all="ignore"):
             return result(fn(x), a)
 
-    register(name, _unary_float_type(name), doc=doc)(impl)
+    register(name, _unary_numeric_type(name, to_float=True), doc=doc)(impl)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -212,7 +202,7 @@ _math("exp", np.exp, "e**x in float (transcendental)")
 _math("sigmoid", _sigmoid, "1 / (1 + exp(-x)) in float (transcendental)")
 
 
-@register("abs", _same_numeric_type("abs"))
+@register("abs", _unary_numeric_type("abs", to_float=False))
 def absolute(attrs: dict[str, Any], a: Value) -> Value:
     """|a| keeping the dtype."""
     return result(np.abs(data(a)), a)
