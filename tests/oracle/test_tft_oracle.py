@@ -1,0 +1,131 @@
+"""TensorFlow Transform itself as the oracle for the functions tskew shares with it.
+
+One TFT pipeline (DirectRunner) computes every output at once; tskew runs the same
+preprocessing on the same rows. Integer outputs (buckets, vocabulary ids) must be
+identical; float outputs agree to float32 rounding: TFT accumulates its statistics
+with its own float combiners while tskew's are exact, so the last bits may differ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tskew as ts
+from tests.conftest import shared_file
+
+tft = pytest.importorskip("tensorflow_transform", reason="TFT is the oracle here (extra 'tft')")
+tf = pytest.importorskip("tensorflow")
+tft_beam = pytest.importorskip("tensorflow_transform.beam")
+
+WORDS = ["b", "a", "c", "a", "b", "d", "é", "a", "", "zz", "b"]
+
+
+def _rows() -> dict[str, list]:
+    rng = np.random.default_rng(7)
+    n = 99
+    return {
+        "x": [float(v) for v in rng.normal(3.0, 2.0, n).astype(np.float32)],
+        "k": list(range(1, n + 1)),  # 1..99: TFT's published bucket case
+        "flat": [2.0] * n,  # zero variance, min == max
+        "s": [WORDS[i % len(WORDS)] for i in range(n)],
+    }
+
+
+def tskew_fn(i):
+    return {
+        "x_z": ts.scale_to_z_score(i["x"]),
+        "k_z": ts.scale_to_z_score(i["k"]),
+        "x_01": ts.scale_to_0_1(i["x"]),
+        "x_mm": ts.scale_by_min_max(i["x"], -1.0, 1.0),
+        "flat_z": ts.scale_to_z_score(i["flat"]),
+        "flat_mm": ts.scale_by_min_max(i["flat"], -1.0, 1.0),
+        "x_centered": i["x"] - ts.cast(ts.mean(i["x"]), "float32"),
+        "k_b": ts.bucketize(i["k"], 4),
+        "k_ab": ts.apply_buckets(i["k"], [10, 50, 90]),
+        "s_id": ts.compute_and_apply_vocabulary(i["s"]),
+        "s_top": ts.compute_and_apply_vocabulary(i["s"], top_k=3, default_value=-5),
+        "s_thr": ts.compute_and_apply_vocabulary(i["s"], frequency_threshold=9),
+    }
+
+
+def tft_fn(i):
+    return {
+        "x_z": tft.scale_to_z_score(i["x"]),
+        "k_z": tft.scale_to_z_score(i["k"]),
+        "x_01": tft.scale_to_0_1(i["x"]),
+        "x_mm": tft.scale_by_min_max(i["x"], -1.0, 1.0),
+        "flat_z": tft.scale_to_z_score(i["flat"]),
+        "flat_mm": tft.scale_by_min_max(i["flat"], -1.0, 1.0),
+        "x_centered": i["x"] - tft.mean(i["x"]),
+        "k_b": tft.bucketize(i["k"], 4),
+        "k_ab": tft.apply_buckets(i["k"], tf.constant([[10, 50, 90]], tf.int64)),
+        "s_id": tft.compute_and_apply_vocabulary(i["s"]),
+        "s_top": tft.compute_and_apply_vocabulary(i["s"], top_k=3, default_value=-5),
+        "s_thr": tft.compute_and_apply_vocabulary(i["s"], frequency_threshold=9),
+    }
+
+
+def run_tft(fn, rows: dict[str, list], spec: dict, tmp_path) -> dict[str, np.ndarray]:
+    from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
+
+    instances = [dict(zip(rows, values, strict=True)) for values in zip(*rows.values(),
+                                                                        strict=True)]
+    metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
+    with tft_beam.Context(temp_dir=str(tmp_path), force_tf_compat_v1=False):
+        (out, _), _ = (instances, metadata) | tft_beam.AnalyzeAndTransformDataset(fn)
+    return {name: np.array([row[name] for row in out]) for name in out[0]}
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    rows = _rows()
+    spec = {
+        "x": tf.io.FixedLenFeature([], tf.float32),
+        "k": tf.io.FixedLenFeature([], tf.int64),
+        "flat": tf.io.FixedLenFeature([], tf.float32),
+        "s": tf.io.FixedLenFeature([], tf.string),
+    }
+    want = run_tft(tft_fn, rows, spec, tmp_path_factory.mktemp("tft"))
+    schema = {"x": ts.float32(False), "k": ts.int64(False), "flat": ts.float32(False),
+              "s": ts.string(False)}
+    tfn = ts.analyze(tskew_fn, rows, schema=schema)
+    got = tfn.transform(rows)
+    return want, got
+
+
+@pytest.mark.parametrize("name", ["k_b", "k_ab", "s_id", "s_top", "s_thr"])
+def test_integer_outputs_identical(both, name):
+    want, got = both
+    assert got[name].tolist() == want[name].tolist()
+
+
+@pytest.mark.parametrize("name", ["x_z", "k_z", "x_01", "x_mm", "flat_z", "flat_mm",
+                                  "x_centered"])
+def test_float_outputs_agree_to_float32_rounding(both, name):
+    want, got = both
+    assert got[name].dtype == want[name].dtype == np.float32
+    np.testing.assert_allclose(got[name], want[name], rtol=2e-6, atol=2e-6)
+
+
+def test_chicago_taxi_slice(tmp_path):
+    frame = pd.read_csv(shared_file("chicago_taxi/data.csv"), nrows=2000)
+    rows = {"fare": frame["fare"].fillna(0.0).astype(np.float32).tolist(),
+            "payment_type": frame["payment_type"].fillna("").tolist()}
+    spec = {"fare": tf.io.FixedLenFeature([], tf.float32),
+            "payment_type": tf.io.FixedLenFeature([], tf.string)}
+
+    def tft_taxi(i):
+        return {"fare_z": tft.scale_to_z_score(i["fare"]),
+                "pay": tft.compute_and_apply_vocabulary(i["payment_type"])}
+
+    def ts_taxi(i):
+        return {"fare_z": ts.scale_to_z_score(i["fare"]),
+                "pay": ts.compute_and_apply_vocabulary(i["payment_type"])}
+
+    want = run_tft(tft_taxi, rows, spec, tmp_path)
+    got = ts.analyze(ts_taxi, rows, schema={"fare": ts.float32(False),
+                                            "payment_type": ts.string(False)}).transform(rows)
+    assert got["pay"].tolist() == want["pay"].tolist()
+    np.testing.assert_allclose(got["fare_z"], want["fare_z"], rtol=1e-5, atol=1e-6)
