@@ -12,7 +12,7 @@ $(VENV)/.core: pyproject.toml
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.core
-	$(PIP) install -e '.[dev]'
+	$(PIP) install -e '.[dev,onnx,tft]'
 	touch $@
 
 demo: $(VENV)/.core
