@@ -44,6 +44,10 @@ class Graph:
     def __hash__(self) -> int:
         return hash((self.nodes, tuple(self.outputs.items())))
 
+    def __reduce__(self):
+        # mappingproxy does not pickle; Beam ships graphs to workers
+        return (Graph, (self.nodes, dict(self.inputs), dict(self.outputs)))
+
     def __str__(self) -> str:
         from tskew.ir.printer import format_graph
 

@@ -1,0 +1,154 @@
+"""Reading and writing for Beam pipelines: RecordBatches in, artifacts and Parquet out.
+
+Readers infer the schema when the pipeline is built (reading the files once, as
+``ts.analyze`` does), then read in parallel: one element per CSV/JSONL file, one
+per Parquet row group. Malformed records go to a dead-letter collection
+(``pcoll.tskew_dead_letters``: dicts with source, line, reason and raw text);
+with ``max_bad_fraction=0`` (the default) the first one fails the pipeline with
+its location.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tskew.io.bad_records import BadRecordLog
+from tskew.io.sources import _infer_files, _read_file, expand_paths
+from tskew.schema import Schema
+
+DEAD_LETTERS = "dead_letters"
+
+
+class _ReadFile(beam.DoFn):
+    def __init__(self, schema: Schema, policy: str, batch_size: int):
+        self.schema, self.policy, self.batch_size = schema, policy, batch_size
+
+    def process(self, path: str):
+        log = BadRecordLog(self.policy, max_examples=1 << 62)
+        seen = 0
+        for batch in _read_file(Path(path), self.schema, log, self.batch_size):
+            yield batch
+            for record in log.examples[seen:]:
+                yield beam.pvalue.TaggedOutput(DEAD_LETTERS, {
+                    "source": record.source, "line": record.line,
+                    "reason": record.reason, "raw": record.raw})
+            seen = len(log.examples)
+        for record in log.examples[seen:]:
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, {
+                "source": record.source, "line": record.line, "reason": record.reason,
+                "raw": record.raw})
+
+
+class _ReadFiles(beam.PTransform):
+    """Files matching ``pattern`` -> RecordBatches conforming to the (inferred) schema."""
+
+    def __init__(self, pattern: str | list[str], schema: Schema | dict | None = None,
+                 max_bad_fraction: float = 0.0, batch_size: int = 1 << 16):
+        super().__init__()
+        self.files = [str(p) for p in expand_paths(pattern)]
+        self.pattern = pattern
+        if schema is None:
+            schema = _infer_files([Path(f) for f in self.files], batch_size)
+        self.schema = Schema(schema) if isinstance(schema, dict) else schema
+        self.max_bad_fraction = max_bad_fraction
+        self.batch_size = batch_size
+
+    def expand(self, pbegin):
+        policy = "skip" if self.max_bad_fraction > 0 else "error"
+        results = (pbegin | "Files" >> beam.Create(self.files)
+                   | "Read" >> beam.ParDo(_ReadFile(self.schema, policy, self.batch_size))
+                   .with_outputs(DEAD_LETTERS, main="batches"))
+        batches = results.batches
+        batches.tskew_schema = self.schema
+        batches.tskew_dead_letters = results[DEAD_LETTERS]
+        batches.tskew_max_bad_fraction = self.max_bad_fraction
+        batches.tskew_source = f"{len(self.files)} file(s) matching {self.pattern!r}"
+        return batches
+
+
+class ReadCsv(_ReadFiles):
+    """CSV files (also .csv.gz / .csv.zip) -> RecordBatches."""
+
+
+class ReadJsonl(_ReadFiles):
+    """JSON Lines files -> RecordBatches."""
+
+
+class ReadParquet(_ReadFiles):
+    """Parquet files -> RecordBatches."""
+
+
+class WriteDeadLetters(beam.PTransform):
+    """Write dead-letter dicts as one JSON Lines file (created even when empty)."""
+
+    def __init__(self, path: str | Path):
+        super().__init__()
+        self.path = str(path)
+
+    def expand(self, dead_letters):
+        def write(_: Any, records: list[dict], path: str) -> str:
+            rows = sorted(records, key=lambda r: (r["source"], r["line"] or 0, r["reason"]))
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text("".join(json.dumps(r) + "\n" for r in rows))
+            return path
+
+        return (dead_letters.pipeline | "SeedDeadLetters" >> beam.Create([None])
+                | "WriteDeadLetters" >> beam.Map(write, beam.pvalue.AsList(dead_letters),
+                                                 self.path))
+
+
+class WriteTransformFn(beam.PTransform):
+    """Save the TransformFn to ``path``: the same artifact ``ts.load`` reads."""
+
+    def __init__(self, path: str | Path):
+        super().__init__()
+        self.path = str(path)
+
+    def expand(self, transform_fn):
+        def save(_: Any, tfn: list, path: str) -> str:
+            return str(tfn[0].save(path))
+
+        return (transform_fn.pipeline | "SeedWrite" >> beam.Create([None])
+                | "Save" >> beam.Map(save, beam.pvalue.AsList(transform_fn), self.path))
+
+
+class ReadTransformFn(beam.PTransform):
+    """Load a saved TransformFn as a one-element PCollection."""
+
+    def __init__(self, path: str | Path):
+        super().__init__()
+        self.path = str(path)
+
+    def expand(self, pbegin):
+        from tskew.artifact import load_transform_fn
+
+        return pbegin | "Path" >> beam.Create([self.path]) | "Load" >> beam.Map(
+            load_transform_fn)
+
+
+class WriteParquet(beam.PTransform):
+    """Write each RecordBatch as a Parquet part file under ``directory``."""
+
+    def __init__(self, directory: str | Path):
+        super().__init__()
+        self.directory = str(directory)
+
+    def expand(self, batches):
+        def write(batch: pa.RecordBatch, directory: str) -> str:
+            Path(directory).mkdir(parents=True, exist_ok=True)
+            path = Path(directory) / f"part-{uuid.uuid4().hex}.parquet"
+            pq.write_table(pa.Table.from_batches([batch]), path)
+            return str(path)
+
+        return batches | "WriteParts" >> beam.Map(write, self.directory)
+
+
+__all__ = ["ReadCsv", "ReadJsonl", "ReadParquet", "ReadTransformFn", "WriteDeadLetters",
+           "WriteParquet", "WriteTransformFn"]
