@@ -12,7 +12,7 @@ $(VENV)/.core: pyproject.toml
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.core
-	$(PIP) install -e '.[dev,onnx,tft]'
+	$(PIP) install -e '.[dev,onnx,tft,beam]'
 	touch $@
 
 demo: $(VENV)/.core

@@ -22,6 +22,65 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_callable(spec: str):
+    import importlib
+
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise SystemExit(f"--preprocessing-fn must look like package.module:function, got {spec!r}")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def _cmd_analyze(args: argparse.Namespace, beam_args: list[str]) -> int:
+    """Run AnalyzeDataset as a Beam pipeline and write the artifact (and dead letters)."""
+    import time
+
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    import tskew.beam as tsb
+    from tskew.io.sources import _format_of, expand_paths
+    from tskew.plan import make_plan
+    from tskew.tracing import trace
+
+    fn = _load_callable(args.preprocessing_fn)
+    files = expand_paths(args.data)
+    readers = {"csv": tsb.ReadCsv, "parquet": tsb.ReadParquet, "jsonl": tsb.ReadJsonl}
+    reader = readers[_format_of(files[0])](args.data, max_bad_fraction=args.max_bad_fraction)
+    plan = make_plan(trace(fn, reader.schema))
+    print(f"tskew analyze: {len(files)} file(s), {len(reader.schema)} columns; "
+          f"{plan.describe(trace(fn, reader.schema))}", file=sys.stderr)
+    options = PipelineOptions([f"--runner={args.runner}", *beam_args])
+    output = Path(args.output)
+    dead_path = output.with_name(output.name + ".dead_letters.jsonl")
+    started = time.perf_counter()
+    with beam.Pipeline(options=options) as pipeline:
+        raw = pipeline | "Read" >> reader
+        transform_fn = raw | "Analyze" >> tsb.AnalyzeDataset(fn)
+        transform_fn | "Write" >> tsb.WriteTransformFn(output)
+        raw.tskew_dead_letters | "DeadLetters" >> tsb.WriteDeadLetters(dead_path)
+        tsb.seal(pipeline)
+    import tskew as ts
+
+    tfn = ts.load(output)
+    stats = tfn.statistics
+    print(f"done in {time.perf_counter() - started:.1f} s: {stats.num_rows:,} rows, "
+          f"{stats.bad_records} bad records (see {dead_path}), {len(tfn.input_schema)} input "
+          f"and {len(tfn.graph.outputs)} output features; artifact: {output}")
+    return 0
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from tskew.io import open_source
+    from tskew.plan import make_plan
+    from tskew.tracing import trace
+
+    graph = trace(_load_callable(args.preprocessing_fn), open_source(args.data).schema)
+    print(graph)
+    print(make_plan(graph).describe(graph))
+    return 0
+
+
 def _cmd_show(args: argparse.Namespace) -> int:
     import tskew as ts
 
@@ -52,13 +111,30 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(fn=_cmd_show)
     ops = sub.add_parser("ops", help="list the ops and analyzers")
     ops.set_defaults(fn=_cmd_ops)
+    analyze = sub.add_parser(
+        "analyze", help="analyze data with a Beam pipeline and write the artifact; "
+        "unknown options are passed to Beam (e.g. --direct_num_workers=2)")
+    analyze.add_argument("--preprocessing-fn", required=True, help="package.module:function")
+    analyze.add_argument("--data", required=True, help="file, glob or directory pattern")
+    analyze.add_argument("--output", required=True, help="artifact directory to write")
+    analyze.add_argument("--runner", default="DirectRunner")
+    analyze.add_argument("--max-bad-fraction", type=float, default=0.0,
+                         help="tolerated share of malformed records (default 0: fail on the "
+                              "first, naming its file and line)")
+    analyze.set_defaults(fn=_cmd_analyze, beam=True)
+    plan = sub.add_parser("plan", help="print the traced graph and the analysis plan")
+    plan.add_argument("--preprocessing-fn", required=True)
+    plan.add_argument("--data", required=True)
+    plan.set_defaults(fn=_cmd_plan)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args, extra = build_parser().parse_known_args(argv)
+    if extra and not getattr(args, "beam", False):
+        build_parser().error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        return args.fn(args)
+        return args.fn(args, extra) if getattr(args, "beam", False) else args.fn(args)
     except TskewError as err:
         print(f"tskew {args.command}: error: {err}", file=sys.stderr)
         return 2

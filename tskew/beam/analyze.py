@@ -118,12 +118,12 @@ def _freeze_phase(_: Any, graph: Graph, phase: Phase, prev: list[dict], accs: li
 
 
 def _build(_: Any, graph: Graph, schema: Schema, plan_text: str, specs,
-           values: list[dict], first: list[dict], outs: list[dict], bad: list[int],
+           values: list[dict], first: list[dict], outs: list[dict], bad: list[dict],
            max_bad_fraction: float, source: str) -> TransformFn:
     frozen = finalize(freeze(graph, values[0]))
     first_accs = _fill_missing_accumulators(first[0], specs)
     rows = first_accs[ROWS]
-    bad_count = sum(bad)
+    bad_count = len(bad)
     if bad_count and bad_count > max_bad_fraction * (rows + bad_count):
         raise DataError(f"{bad_count} of {rows + bad_count} records of {source} were malformed, "
                         f"more than max_bad_fraction={max_bad_fraction}; see the dead letters")
@@ -173,8 +173,7 @@ class AnalyzeDataset(beam.PTransform):
             _OutputStatistics(graph, schema), values=beam.pvalue.AsList(frozen))
         outs = out_states | "MergeOutputs" >> beam.CombineGlobally(_Merge())
         dead = getattr(pcoll, "tskew_dead_letters", None)
-        bad = (dead | "CountBad" >> beam.combiners.Count.Globally()) if dead is not None else \
-            (p | "NoBad" >> beam.Create([0]))
+        bad = dead if dead is not None else (p | "NoBad" >> beam.Create([]))
         return (p | "SeedBuild" >> beam.Create([None])
                 | "BuildTransformFn" >> beam.Map(
                     _build, graph, schema, plan.describe(graph), plan.phases[0].accumulators,

@@ -23,27 +23,26 @@ from tskew.io.bad_records import BadRecordLog
 from tskew.io.sources import _infer_files, _read_file, expand_paths
 from tskew.schema import Schema
 
-DEAD_LETTERS = "dead_letters"
-
 
 class _ReadFile(beam.DoFn):
     def __init__(self, schema: Schema, policy: str, batch_size: int):
         self.schema, self.policy, self.batch_size = schema, policy, batch_size
 
     def process(self, path: str):
+        # One output of ("batch", RecordBatch) / ("bad", dict) pairs, split by Filters
+        # afterwards: tagged outputs misbehave on the DaskRunner.
         log = BadRecordLog(self.policy, max_examples=1 << 62)
         seen = 0
         for batch in _read_file(Path(path), self.schema, log, self.batch_size):
-            yield batch
-            for record in log.examples[seen:]:
-                yield beam.pvalue.TaggedOutput(DEAD_LETTERS, {
-                    "source": record.source, "line": record.line,
-                    "reason": record.reason, "raw": record.raw})
+            yield "batch", batch
+            yield from (("bad", _dead_letter(r)) for r in log.examples[seen:])
             seen = len(log.examples)
-        for record in log.examples[seen:]:
-            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, {
-                "source": record.source, "line": record.line, "reason": record.reason,
-                "raw": record.raw})
+        yield from (("bad", _dead_letter(r)) for r in log.examples[seen:])
+
+
+def _dead_letter(record) -> dict:
+    return {"source": record.source, "line": record.line, "reason": record.reason,
+            "raw": record.raw}
 
 
 class _ReadFiles(beam.PTransform):
@@ -62,12 +61,14 @@ class _ReadFiles(beam.PTransform):
 
     def expand(self, pbegin):
         policy = "skip" if self.max_bad_fraction > 0 else "error"
-        results = (pbegin | "Files" >> beam.Create(self.files)
-                   | "Read" >> beam.ParDo(_ReadFile(self.schema, policy, self.batch_size))
-                   .with_outputs(DEAD_LETTERS, main="batches"))
-        batches = results.batches
+        read = (pbegin | "Files" >> beam.Create(self.files)
+                | "Read" >> beam.ParDo(_ReadFile(self.schema, policy, self.batch_size)))
+        batches = (read | "Batches" >> beam.Filter(lambda kv: kv[0] == "batch")
+                   | "BatchValues" >> beam.Map(lambda kv: kv[1]))
+        dead = (read | "Bad" >> beam.Filter(lambda kv: kv[0] == "bad")
+                | "BadValues" >> beam.Map(lambda kv: kv[1]))
         batches.tskew_schema = self.schema
-        batches.tskew_dead_letters = results[DEAD_LETTERS]
+        batches.tskew_dead_letters = dead
         batches.tskew_max_bad_fraction = self.max_bad_fraction
         batches.tskew_source = f"{len(self.files)} file(s) matching {self.pattern!r}"
         return batches
