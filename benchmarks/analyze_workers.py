@@ -33,6 +33,28 @@ def run_tskew(path: str, transform: bool) -> int:
     return ts.analyze(tskew_fn, path).statistics.num_rows
 
 
+def run_tskew_beam(path: str, transform: bool) -> int:
+    import tempfile
+
+    import apache_beam as beam
+    from preprocessing import tskew_fn
+
+    import tskew as ts
+    import tskew.beam as tsb
+
+    with tempfile.TemporaryDirectory() as tmp:
+        with beam.Pipeline() as pipeline:
+            raw = pipeline | tsb.ReadParquet(path)
+            if transform:
+                transformed, tfn = raw | tsb.AnalyzeAndTransformDataset(tskew_fn)
+                _ = transformed | beam.Map(lambda batch: batch.num_rows)
+            else:
+                tfn = raw | tsb.AnalyzeDataset(tskew_fn)
+            tfn | tsb.WriteTransformFn(f"{tmp}/artifact")
+            tsb.seal(pipeline)
+        return ts.load(f"{tmp}/artifact").statistics.num_rows
+
+
 def run_floor(path: str) -> int:
     """The least work that computes the same statistics: one read, one reduction each."""
     import numpy as np
@@ -95,6 +117,8 @@ def main() -> None:
     runners = {
         "tskew-analyze": lambda: run_tskew(path, False),
         "tskew-transform": lambda: run_tskew(path, True),
+        "tskew_beam-analyze": lambda: run_tskew_beam(path, False),
+        "tskew_beam-transform": lambda: run_tskew_beam(path, True),
         "floor": lambda: run_floor(path),
         "tft-analyze": lambda: run_tft(path, False),
         "tft-transform": lambda: run_tft(path, True),

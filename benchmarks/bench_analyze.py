@@ -72,7 +72,8 @@ def main() -> None:
     results: dict[tuple[int, str], dict] = {}
     for rows in sizes:
         path = replicated(rows)
-        for mode in ("floor", "tskew-analyze", "tskew-transform"):
+        for mode in ("floor", "tskew-analyze", "tskew-transform", "tskew_beam-analyze",
+                     "tskew_beam-transform"):
             results[rows, mode] = measure(sys.executable, mode, path, args.repeat)
             print(f"{rows:>9,} {mode:<16} {results[rows, mode]['seconds']:8.2f} s", flush=True)
         if tft_python:
@@ -94,17 +95,22 @@ def render(results: dict, sizes: list[int]) -> list[str]:
     ]
     body = []
     for rows in sizes:
-        for mode in ("floor", "tskew-analyze", "tft-analyze", "tskew-transform", "tft-transform"):
+        for mode in ("floor", "tskew-analyze", "tskew_beam-analyze", "tft-analyze",
+                     "tskew-transform", "tskew_beam-transform", "tft-transform"):
             if (rows, mode) not in results:
                 continue
             r = results[rows, mode]
             tool, _, what = mode.partition("-")
+            tool = tool.replace("tskew_beam", "tskew on Beam (DirectRunner)")
             what = {"analyze": "analyze", "transform": "analyze + transform", "": "reductions"}[
                 what
             ]
             ratio = ""
             if tool == "tft" and (rows, f"tskew-{mode[4:]}") in results:
+                beam_key = (rows, f"tskew_beam-{mode[4:]}")
                 ratio = f"{r['seconds'] / results[rows, 'tskew-' + mode[4:]]['seconds']:.1f}x"
+                if beam_key in results:
+                    ratio += f" (Beam: {r['seconds'] / results[beam_key]['seconds']:.1f}x)"
             body.append(
                 f"| {rows:,} | {tool} | {what} | {r['seconds']:.2f} | "
                 f"{rows / r['seconds']:,.0f} | {r['peak_rss_mb']:.0f} | {ratio} |"
@@ -123,6 +129,13 @@ def render(results: dict, sizes: list[int]) -> list[str]:
                 f"{slope(mode) * 1e9:.0f} ns vs floor {floor * 1e9:.0f} ns "
                 f"({slope(mode) / floor:.1f}x the floor)"
             )
+        beam_lo, beam_hi = results.get((lo, "tskew_beam-analyze")), results.get(
+            (hi, "tskew_beam-analyze"))
+        if beam_lo and beam_hi:
+            notes.append(f"- tskew on Beam vs in-process at {hi:,} rows: analyze "
+                         f"{beam_hi['seconds'] / results[hi, 'tskew-analyze']['seconds']:.1f}x "
+                         f"the in-process time; Beam analyze peak RSS {lo:,} -> {hi:,} rows: "
+                         f"{beam_hi['peak_rss_mb'] / beam_lo['peak_rss_mb']:.2f}x")
         if (hi, "tft-transform") in results:
             notes.append(
                 f"- marginal cost per row, tft-transform: {slope('tft-transform') * 1e9:.0f} ns"

@@ -49,7 +49,7 @@ class _ReadFiles(beam.PTransform):
     """Files matching ``pattern`` -> RecordBatches conforming to the (inferred) schema."""
 
     def __init__(self, pattern: str | list[str], schema: Schema | dict | None = None,
-                 max_bad_fraction: float = 0.0, batch_size: int = 1 << 16):
+                 max_bad_fraction: float = 0.0, batch_size: int = 1 << 18):
         super().__init__()
         self.files = [str(p) for p in expand_paths(pattern)]
         self.pattern = pattern
