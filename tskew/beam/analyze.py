@@ -156,11 +156,16 @@ class AnalyzeDataset(beam.PTransform):
         graph = trace(self.preprocessing_fn, schema)
         plan = make_plan(graph)
         p = pcoll.pipeline
+        reread = getattr(pcoll, "tskew_reread", None)
+
+        def rows_for(label: str):
+            return reread(p, label) if reread is not None else pcoll
+
         frozen = p | "SeedValues" >> beam.Create([{}])
         first = None
         for phase in plan.phases:
             k = phase.index
-            states = pcoll | f"Accumulate{k}" >> beam.ParDo(
+            states = rows_for(f"Pass{k}") | f"Accumulate{k}" >> beam.ParDo(
                 _Accumulate(graph, phase.accumulators, schema),
                 values=beam.pvalue.AsList(frozen))
             merged = states | f"Merge{k}" >> beam.CombineGlobally(_Merge())
@@ -169,7 +174,7 @@ class AnalyzeDataset(beam.PTransform):
                                                  prev=beam.pvalue.AsList(frozen),
                                                  accs=beam.pvalue.AsList(merged)))
             first = merged if k == 0 else first
-        out_states = pcoll | "AccumulateOutputs" >> beam.ParDo(
+        out_states = rows_for("PassOutputs") | "AccumulateOutputs" >> beam.ParDo(
             _OutputStatistics(graph, schema), values=beam.pvalue.AsList(frozen))
         outs = out_states | "MergeOutputs" >> beam.CombineGlobally(_Merge())
         dead = getattr(pcoll, "tskew_dead_letters", None)

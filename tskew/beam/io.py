@@ -59,6 +59,13 @@ class _ReadFiles(beam.PTransform):
         self.max_bad_fraction = max_bad_fraction
         self.batch_size = batch_size
 
+    def _reread(self, pipeline, label: str):
+        policy = "skip" if self.max_bad_fraction > 0 else "error"
+        read = (pipeline | f"{label}Files" >> beam.Create(self.files)
+                | f"{label}Read" >> beam.ParDo(_ReadFile(self.schema, policy, self.batch_size)))
+        return read | f"{label}Batches" >> beam.FlatMap(
+            lambda kv: [kv[1]] if kv[0] == "batch" else [])
+
     def expand(self, pbegin):
         policy = "skip" if self.max_bad_fraction > 0 else "error"
         read = (pbegin | "Files" >> beam.Create(self.files)
@@ -69,6 +76,9 @@ class _ReadFiles(beam.PTransform):
                 | "BadValues" >> beam.Map(lambda kv: kv[1]))
         batches.tskew_schema = self.schema
         batches.tskew_dead_letters = dead
+        # Analysis passes read the files again instead of sharing this collection: a
+        # runner then streams each pass (flat memory) instead of materialising all rows.
+        batches.tskew_reread = self._reread
         batches.tskew_max_bad_fraction = self.max_bad_fraction
         batches.tskew_source = f"{len(self.files)} file(s) matching {self.pattern!r}"
         return batches
