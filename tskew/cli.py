@@ -47,16 +47,19 @@ def _cmd_analyze(args: argparse.Namespace, beam_args: list[str]) -> int:
     files = expand_paths(args.data)
     readers = {"csv": tsb.ReadCsv, "parquet": tsb.ReadParquet, "jsonl": tsb.ReadJsonl}
     reader = readers[_format_of(files[0])](args.data, max_bad_fraction=args.max_bad_fraction)
-    plan = make_plan(trace(fn, reader.schema))
-    print(f"tskew analyze: {len(files)} file(s), {len(reader.schema)} columns; "
-          f"{plan.describe(trace(fn, reader.schema))}", file=sys.stderr)
+    graph = trace(fn, reader.schema)
+    print(
+        f"tskew analyze: {len(files)} file(s), {len(reader.schema)} columns; "
+        f"{make_plan(graph).describe(graph)}",
+        file=sys.stderr,
+    )
     options = PipelineOptions([f"--runner={args.runner}", *beam_args])
     output = Path(args.output)
     dead_path = output.with_name(output.name + ".dead_letters.jsonl")
     started = time.perf_counter()
     with beam.Pipeline(options=options) as pipeline:
         raw = pipeline | "Read" >> reader
-        transform_fn = raw | "Analyze" >> tsb.AnalyzeDataset(fn)
+        transform_fn = raw | "Analyze" >> tsb.AnalyzeDataset(fn, progress=True)
         transform_fn | "Write" >> tsb.WriteTransformFn(output)
         raw.tskew_dead_letters | "DeadLetters" >> tsb.WriteDeadLetters(dead_path)
         tsb.seal(pipeline)
@@ -64,9 +67,11 @@ def _cmd_analyze(args: argparse.Namespace, beam_args: list[str]) -> int:
 
     tfn = ts.load(output)
     stats = tfn.statistics
-    print(f"done in {time.perf_counter() - started:.1f} s: {stats.num_rows:,} rows, "
-          f"{stats.bad_records} bad records (see {dead_path}), {len(tfn.input_schema)} input "
-          f"and {len(tfn.graph.outputs)} output features; artifact: {output}")
+    print(
+        f"done in {time.perf_counter() - started:.1f} s: {stats.num_rows:,} rows, "
+        f"{stats.bad_records} bad records (see {dead_path}), {len(tfn.input_schema)} input "
+        f"and {len(tfn.graph.outputs)} output features; artifact: {output}"
+    )
     return 0
 
 
@@ -112,15 +117,21 @@ def build_parser() -> argparse.ArgumentParser:
     ops = sub.add_parser("ops", help="list the ops and analyzers")
     ops.set_defaults(fn=_cmd_ops)
     analyze = sub.add_parser(
-        "analyze", help="analyze data with a Beam pipeline and write the artifact; "
-        "unknown options are passed to Beam (e.g. --direct_num_workers=2)")
+        "analyze",
+        help="analyze data with a Beam pipeline and write the artifact; "
+        "unknown options are passed to Beam (e.g. --direct_num_workers=2)",
+    )
     analyze.add_argument("--preprocessing-fn", required=True, help="package.module:function")
     analyze.add_argument("--data", required=True, help="file, glob or directory pattern")
     analyze.add_argument("--output", required=True, help="artifact directory to write")
     analyze.add_argument("--runner", default="DirectRunner")
-    analyze.add_argument("--max-bad-fraction", type=float, default=0.0,
-                         help="tolerated share of malformed records (default 0: fail on the "
-                              "first, naming its file and line)")
+    analyze.add_argument(
+        "--max-bad-fraction",
+        type=float,
+        default=0.0,
+        help="tolerated share of malformed records (default 0: fail on the "
+        "first, naming its file and line)",
+    )
     analyze.set_defaults(fn=_cmd_analyze, beam=True)
     plan = sub.add_parser("plan", help="print the traced graph and the analysis plan")
     plan.add_argument("--preprocessing-fn", required=True)

@@ -65,7 +65,7 @@ class Plan:
         for phase in self.phases:
             names = [describe_node(graph.nodes, graph.nodes[a], 2) for a in phase.analyzers]
             lines.append(
-                f"  phase {phase.index} (1 fused pass, {len(phase.accumulators)} "
+                f"  phase {phase.index + 1} (1 fused pass, {len(phase.accumulators)} "
                 f"accumulators): " + ("; ".join(names) or "input statistics only")
             )
         if self.output_statistics:

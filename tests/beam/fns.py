@@ -11,13 +11,17 @@ def taxi_fn(inputs):
         "fare_z": ts.scale_to_z_score(fare),
         "miles_b": ts.bucketize(miles_z, 4),
         "company_id": ts.compute_and_apply_vocabulary(
-            ts.fill_missing(inputs["company"], ""), top_k=50, num_oov_buckets=1),
+            ts.fill_missing(inputs["company"], ""), top_k=50, num_oov_buckets=1
+        ),
         "hour_x_day": ts.hash_strings(
-            ts.cross([inputs["trip_start_hour"], inputs["trip_start_day"]]), hash_buckets=100),
+            ts.cross([inputs["trip_start_hour"], inputs["trip_start_day"]]), hash_buckets=100
+        ),
         "tip_share": ts.clip(ts.fill_missing(inputs["tips"], 0.0) / (fare + 1.0), 0.0, 1.0),
     }
 
 
 def words_fn(inputs):
-    return {"id": ts.compute_and_apply_vocabulary(inputs["w"], num_oov_buckets=2),
-            "n": ts.scale_to_z_score(inputs["n"])}
+    return {
+        "id": ts.compute_and_apply_vocabulary(inputs["w"], num_oov_buckets=2),
+        "n": ts.scale_to_z_score(inputs["n"]),
+    }

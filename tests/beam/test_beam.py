@@ -33,8 +33,9 @@ def sorted_rows(table: pa.Table) -> list[tuple]:
 @pytest.fixture(scope="module")
 def dask_cluster():
     distributed = pytest.importorskip("dask.distributed", reason="dask extra missing")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
     yield cluster
     cluster.close()
 
@@ -45,8 +46,10 @@ def options_for(mode: str, request) -> list[str]:
     if mode == "multiprocess":
         return ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
     cluster = request.getfixturevalue("dask_cluster")
-    return ["--runner=apache_beam.runners.dask.dask_runner.DaskRunner",
-            f"--dask_client_address={cluster.scheduler_address}"]
+    return [
+        "--runner=apache_beam.runners.dask.dask_runner.DaskRunner",
+        f"--dask_client_address={cluster.scheduler_address}",
+    ]
 
 
 def run_pipeline(source, fn, tmp: Path, args: list[str]) -> tuple[ts.TransformFn, pa.Table]:
@@ -66,8 +69,9 @@ def test_taxi_bit_identical_to_in_process(mode, tmp_path, request):
     path = str(shared_file("chicago_taxi/data.csv"))
     reference, ref_out = ts.analyze_and_transform(taxi_fn, path)
     assert "3 phase(s)" in reference.plan_text
-    tfn, out = run_pipeline(lambda p: p | tsb.ReadCsv(path), taxi_fn, tmp_path,
-                            options_for(mode, request))
+    tfn, out = run_pipeline(
+        lambda p: p | tsb.ReadCsv(path), taxi_fn, tmp_path, options_for(mode, request)
+    )
     assert fingerprint(tfn) == fingerprint(reference)
     assert sorted_rows(out) == sorted_rows(ref_out)
 
@@ -76,8 +80,9 @@ def test_high_cardinality_vocabulary(tmp_path):
     n = 220_000
     words = np.array([f"w{i:07d}" for i in range(n)], dtype=object)
     rng = np.random.default_rng(3)
-    table = pa.table({"w": pa.array(words[rng.permutation(n)].tolist()),
-                      "n": pa.array(rng.normal(size=n))})
+    table = pa.table(
+        {"w": pa.array(words[rng.permutation(n)].tolist()), "n": pa.array(rng.normal(size=n))}
+    )
     reference = ts.analyze(words_fn, table)
     batches = table.to_batches(max_chunksize=50_000)
     schema = reference.input_schema
@@ -94,8 +99,9 @@ def test_empty_input_fails_clearly(tmp_path):
     schema = {"fare": ts.float64(), "company": ts.string()}
     with pytest.raises(Exception, match="empty training data"), beam.Pipeline() as p:
         raw = p | tsb.ReadCsv(str(tmp_path / "empty.csv"), schema=schema)
-        raw | tsb.AnalyzeDataset(lambda i: {"z": ts.scale_to_z_score(
-            ts.fill_missing(i["fare"], 0.0))})
+        raw | tsb.AnalyzeDataset(
+            lambda i: {"z": ts.scale_to_z_score(ts.fill_missing(i["fare"], 0.0))}
+        )
 
 
 def _bad_csv(tmp_path: Path) -> Path:
@@ -126,18 +132,20 @@ def test_malformed_lines_go_to_dead_letters(tmp_path):
 
 def test_default_fails_on_first_bad_record_with_location(tmp_path):
     path = _bad_csv(tmp_path)
-    with pytest.raises(Exception, match=r"bad\.csv line 52: expected 2 fields"), \
-            beam.Pipeline() as p:
+    with (
+        pytest.raises(Exception, match=r"bad\.csv line 52: expected 2 fields"),
+        beam.Pipeline() as p,
+    ):
         raw = p | tsb.ReadCsv(str(path), schema={"x": ts.int64(), "s": ts.string()})
         raw | tsb.AnalyzeDataset(lambda i: {"x": ts.fill_missing(i["x"], 0) * 2})
 
 
 def test_max_bad_fraction_exceeded(tmp_path):
     path = _bad_csv(tmp_path)
-    with pytest.raises(Exception, match=r"more than max_bad_fraction=0\.001"), \
-            beam.Pipeline() as p:
-        raw = p | tsb.ReadCsv(str(path), schema={"x": ts.int64(), "s": ts.string()},
-                              max_bad_fraction=0.001)
+    with pytest.raises(Exception, match=r"more than max_bad_fraction=0\.001"), beam.Pipeline() as p:
+        raw = p | tsb.ReadCsv(
+            str(path), schema={"x": ts.int64(), "s": ts.string()}, max_bad_fraction=0.001
+        )
         raw | tsb.AnalyzeDataset(lambda i: {"x": ts.fill_missing(i["x"], 0) * 2})
 
 
@@ -158,11 +166,27 @@ def test_cli_analyze_writes_a_loadable_artifact(tmp_path):
     path = shared_file("chicago_taxi/data.csv")
     out = tmp_path / "taxi"
     proc = subprocess.run(
-        [sys.executable, "-m", "tskew", "analyze", "--preprocessing-fn", "tests.beam.fns:taxi_fn",
-         "--data", str(path), "--output", str(out), "--direct_num_workers=1"],
-        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2], timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "tskew",
+            "analyze",
+            "--preprocessing-fn",
+            "tests.beam.fns:taxi_fn",
+            "--data",
+            str(path),
+            "--output",
+            str(out),
+            "--direct_num_workers=1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "15,002 rows" in proc.stdout and "phase" in proc.stderr
+    assert "15,002 rows" in proc.stdout
+    assert "phase 1 of 4: 15,002 rows read" in proc.stderr  # 3 phases + output statistics
     tfn = ts.load(out)
     assert fingerprint(tfn) == fingerprint(ts.analyze(taxi_fn, str(path)))
     assert (tmp_path / "taxi.dead_letters.jsonl").read_text() == ""

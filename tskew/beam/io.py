@@ -41,15 +41,24 @@ class _ReadFile(beam.DoFn):
 
 
 def _dead_letter(record) -> dict:
-    return {"source": record.source, "line": record.line, "reason": record.reason,
-            "raw": record.raw}
+    return {
+        "source": record.source,
+        "line": record.line,
+        "reason": record.reason,
+        "raw": record.raw,
+    }
 
 
 class _ReadFiles(beam.PTransform):
     """Files matching ``pattern`` -> RecordBatches conforming to the (inferred) schema."""
 
-    def __init__(self, pattern: str | list[str], schema: Schema | dict | None = None,
-                 max_bad_fraction: float = 0.0, batch_size: int = 1 << 18):
+    def __init__(
+        self,
+        pattern: str | list[str],
+        schema: Schema | dict | None = None,
+        max_bad_fraction: float = 0.0,
+        batch_size: int = 1 << 18,
+    ):
         super().__init__()
         self.files = [str(p) for p in expand_paths(pattern)]
         self.pattern = pattern
@@ -61,19 +70,32 @@ class _ReadFiles(beam.PTransform):
 
     def _reread(self, pipeline, label: str):
         policy = "skip" if self.max_bad_fraction > 0 else "error"
-        read = (pipeline | f"{label}Files" >> beam.Create(self.files)
-                | f"{label}Read" >> beam.ParDo(_ReadFile(self.schema, policy, self.batch_size)))
+        read = (
+            pipeline
+            | f"{label}Files" >> beam.Create(self.files)
+            | f"{label}Read" >> beam.ParDo(_ReadFile(self.schema, policy, self.batch_size))
+        )
         return read | f"{label}Batches" >> beam.FlatMap(
-            lambda kv: [kv[1]] if kv[0] == "batch" else [])
+            lambda kv: [kv[1]] if kv[0] == "batch" else []
+        )
 
     def expand(self, pbegin):
         policy = "skip" if self.max_bad_fraction > 0 else "error"
-        read = (pbegin | "Files" >> beam.Create(self.files)
-                | "Read" >> beam.ParDo(_ReadFile(self.schema, policy, self.batch_size)))
-        batches = (read | "Batches" >> beam.Filter(lambda kv: kv[0] == "batch")
-                   | "BatchValues" >> beam.Map(lambda kv: kv[1]))
-        dead = (read | "Bad" >> beam.Filter(lambda kv: kv[0] == "bad")
-                | "BadValues" >> beam.Map(lambda kv: kv[1]))
+        read = (
+            pbegin
+            | "Files" >> beam.Create(self.files)
+            | "Read" >> beam.ParDo(_ReadFile(self.schema, policy, self.batch_size))
+        )
+        batches = (
+            read
+            | "Batches" >> beam.Filter(lambda kv: kv[0] == "batch")
+            | "BatchValues" >> beam.Map(lambda kv: kv[1])
+        )
+        dead = (
+            read
+            | "Bad" >> beam.Filter(lambda kv: kv[0] == "bad")
+            | "BadValues" >> beam.Map(lambda kv: kv[1])
+        )
         batches.tskew_schema = self.schema
         batches.tskew_dead_letters = dead
         # Analysis passes read the files again instead of sharing this collection: a
@@ -110,9 +132,11 @@ class WriteDeadLetters(beam.PTransform):
             Path(path).write_text("".join(json.dumps(r) + "\n" for r in rows))
             return path
 
-        return (dead_letters.pipeline | "SeedDeadLetters" >> beam.Create([None])
-                | "WriteDeadLetters" >> beam.Map(write, beam.pvalue.AsList(dead_letters),
-                                                 self.path))
+        return (
+            dead_letters.pipeline
+            | "SeedDeadLetters" >> beam.Create([None])
+            | "WriteDeadLetters" >> beam.Map(write, beam.pvalue.AsList(dead_letters), self.path)
+        )
 
 
 class WriteTransformFn(beam.PTransform):
@@ -126,8 +150,11 @@ class WriteTransformFn(beam.PTransform):
         def save(_: Any, tfn: list, path: str) -> str:
             return str(tfn[0].save(path))
 
-        return (transform_fn.pipeline | "SeedWrite" >> beam.Create([None])
-                | "Save" >> beam.Map(save, beam.pvalue.AsList(transform_fn), self.path))
+        return (
+            transform_fn.pipeline
+            | "SeedWrite" >> beam.Create([None])
+            | "Save" >> beam.Map(save, beam.pvalue.AsList(transform_fn), self.path)
+        )
 
 
 class ReadTransformFn(beam.PTransform):
@@ -140,8 +167,7 @@ class ReadTransformFn(beam.PTransform):
     def expand(self, pbegin):
         from tskew.artifact import load_transform_fn
 
-        return pbegin | "Path" >> beam.Create([self.path]) | "Load" >> beam.Map(
-            load_transform_fn)
+        return pbegin | "Path" >> beam.Create([self.path]) | "Load" >> beam.Map(load_transform_fn)
 
 
 class WriteParquet(beam.PTransform):
@@ -161,5 +187,12 @@ class WriteParquet(beam.PTransform):
         return batches | "WriteParts" >> beam.Map(write, self.directory)
 
 
-__all__ = ["ReadCsv", "ReadJsonl", "ReadParquet", "ReadTransformFn", "WriteDeadLetters",
-           "WriteParquet", "WriteTransformFn"]
+__all__ = [
+    "ReadCsv",
+    "ReadJsonl",
+    "ReadParquet",
+    "ReadTransformFn",
+    "WriteDeadLetters",
+    "WriteParquet",
+    "WriteTransformFn",
+]

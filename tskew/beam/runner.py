@@ -20,14 +20,17 @@ def seal(pipeline: beam.Pipeline) -> None:
         def visit_transform(self, node) -> None:
             consumed.update(id(i) for i in node.inputs)
             consumed.update(id(si.pvalue) for si in node.side_inputs)
-            produced.extend(o for o in node.outputs.values()
-                            if isinstance(o, beam.pvalue.PCollection))
+            produced.extend(
+                o for o in node.outputs.values() if isinstance(o, beam.pvalue.PCollection)
+            )
 
     pipeline.visit(Leaves())
     leaves = [pc for pc in produced if id(pc) not in consumed]
     if len(leaves) <= 1:
         return
-    nones = [leaf | f"tskew_seal_{i}" >> beam.Map(lambda _: None) for i, leaf in
-             enumerate(leaves)]
-    _ = tuple(nones) | "tskew_seal_join" >> beam.Flatten() | "tskew_seal_end" >> beam.Filter(
-        lambda _: False)
+    nones = [leaf | f"tskew_seal_{i}" >> beam.Map(lambda _: None) for i, leaf in enumerate(leaves)]
+    _ = (
+        tuple(nones)
+        | "tskew_seal_join" >> beam.Flatten()
+        | "tskew_seal_end" >> beam.Filter(lambda _: False)
+    )
