@@ -28,12 +28,13 @@ from tskew.errors import AnalyzeError
 from tskew.exporters.numpy import Executor
 from tskew.io import open_source
 from tskew.ir.graph import Graph
-from tskew.plan import AccumulatorSpec, Plan, make_plan
+from tskew.plan import AccumulatorSpec, Phase, Plan, make_plan
 from tskew.schema import Schema
 from tskew.statistics import DatasetStatistics, FeatureStatistics
 from tskew.tracing import describe_node, trace
 from tskew.transform_fn import TransformFn, arrow_output_schema
 
+ROWS = "__rows__"  # key of the row count beside the accumulators of a pass
 DEFAULT_BATCH_SIZE = 1 << 18  # big batches amortise per-batch Python overhead
 
 
@@ -87,8 +88,20 @@ def accumulate(
     merged = results[0][0]
     for accs, _ in results[1:]:
         merged = {s: merged[s].merge(accs[s]) for s in specs}
-    merged["__rows__"] = sum(r for _, r in results)
+    merged[ROWS] = sum(r for _, r in results)
     return merged
+
+
+def phase_values(graph: Graph, phase: Phase, accs: Mapping) -> dict[int, Any]:
+    """The frozen value of every analyzer of ``phase``, from its merged accumulators."""
+    values = {}
+    for aid in phase.analyzers:
+        node = graph.nodes[aid]
+        src = graph.nodes[node.inputs[0]]
+        spec = AccumulatorSpec(accumulator_kind(node.op, src.type.dtype), src.id, src.type.dtype)
+        what = describe_node(graph.nodes, src, 3)
+        values[aid] = extract(node.op, node.attr_dict, accs[spec], src.type.dtype, what)
+    return values
 
 
 def analyze_graph(
@@ -97,7 +110,6 @@ def analyze_graph(
     *,
     workers: int = 1,
     plan: Plan | None = None,
-    progress: Callable[[str], None] | None = None,
 ) -> tuple[Graph, dict[int, Any], int]:
     """Run every analysis phase; return the frozen graph, phase-0 accumulators, rows."""
     plan = plan or make_plan(graph)
@@ -105,24 +117,13 @@ def analyze_graph(
     first: dict = {}
     rows = 0
     for phase in plan.phases:
-        if progress:
-            progress(f"phase {phase.index + 1} of {len(plan.phases)}")
         accs = accumulate(Executor(current), phase.accumulators, batches(), workers)
         if phase.index == 0:
-            rows = accs["__rows__"]
+            rows = accs[ROWS]
             if rows == 0:
                 raise AnalyzeError("empty training data: the data has no rows to analyze")
             first = accs
-        values = {}
-        for aid in phase.analyzers:
-            node = current.nodes[aid]
-            src = current.nodes[node.inputs[0]]
-            spec = AccumulatorSpec(
-                accumulator_kind(node.op, src.type.dtype), src.id, src.type.dtype
-            )
-            what = describe_node(graph.nodes, graph.nodes[node.inputs[0]], 3)
-            values[aid] = extract(node.op, node.attr_dict, accs[spec], src.type.dtype, what)
-        current = freeze(current, values)
+        current = freeze(current, phase_values(graph, phase, accs))
     return finalize(current), first, rows
 
 

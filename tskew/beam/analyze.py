@@ -17,9 +17,14 @@ from typing import Any
 import apache_beam as beam
 import pyarrow as pa
 
-from tskew.analysis import input_statistics, output_statistic_specs, output_statistics
+from tskew.analysis import (
+    ROWS,
+    input_statistics,
+    output_statistic_specs,
+    output_statistics,
+    phase_values,
+)
 from tskew.analyzers.accumulators import ACCUMULATORS
-from tskew.analyzers.extract import accumulator_kind, extract
 from tskew.compiler import finalize, freeze
 from tskew.errors import AnalyzeError, DataError, SchemaError
 from tskew.exporters.numpy import Executor
@@ -29,10 +34,8 @@ from tskew.ir.graph import Graph
 from tskew.plan import AccumulatorSpec, Phase, make_plan
 from tskew.schema import Schema
 from tskew.statistics import DatasetStatistics
-from tskew.tracing import describe_node, trace
+from tskew.tracing import trace
 from tskew.transform_fn import TransformFn
-
-ROWS = "__rows__"
 
 
 def _as_batch(element: Any, schema: Schema) -> pa.RecordBatch:
@@ -140,14 +143,7 @@ def _freeze_phase(_: Any, graph: Graph, phase: Phase, prev: list[dict], accs: li
     merged = _fill_missing_accumulators(accs[0], phase.accumulators)
     if phase.index == 0 and merged[ROWS] == 0:
         raise AnalyzeError("empty training data: the data has no rows to analyze")
-    values = dict(prev[0])
-    for aid in phase.analyzers:
-        node = graph.nodes[aid]
-        src = graph.nodes[node.inputs[0]]
-        spec = AccumulatorSpec(accumulator_kind(node.op, src.type.dtype), src.id, src.type.dtype)
-        what = describe_node(graph.nodes, src, 3)
-        values[aid] = extract(node.op, node.attr_dict, merged[spec], src.type.dtype, what)
-    return values
+    return {**prev[0], **phase_values(graph, phase, merged)}
 
 
 def _build(
