@@ -196,6 +196,12 @@ class Schema(Mapping[str, FeatureType]):
         except KeyError:
             raise SchemaError(unknown_name_message("feature", name, self._features)) from None
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._features
+
+    def get(self, name: str, default: FeatureType | None = None) -> FeatureType | None:
+        return self._features.get(name, default)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._features)
 

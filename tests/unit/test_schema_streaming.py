@@ -25,6 +25,8 @@ def test_schema_declared_and_inferred():
         ts.Schema({"x": "float128"})
     with pytest.raises(ts.SchemaError, match=r"unknown feature 'far'.*'fare'"):
         schema["far"]
+    assert "far" not in schema and "fare" in schema
+    assert schema.get("far") is None and schema.get("fare") == ts.float32()
 
 
 def test_declared_schema_overrides_inference_and_is_enforced():
