@@ -39,14 +39,14 @@ def _cmd_analyze(args: argparse.Namespace, beam_args: list[str]) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions
 
     import tskew.beam as tsb
-    from tskew.io.sources import _format_of, expand_paths
+    from tskew.io.sources import expand_paths, file_format
     from tskew.plan import make_plan
     from tskew.tracing import trace
 
     fn = _load_callable(args.preprocessing_fn)
     files = expand_paths(args.data)
     readers = {"csv": tsb.ReadCsv, "parquet": tsb.ReadParquet, "jsonl": tsb.ReadJsonl}
-    reader = readers[_format_of(files[0])](args.data, max_bad_fraction=args.max_bad_fraction)
+    reader = readers[file_format(files[0])](args.data, max_bad_fraction=args.max_bad_fraction)
     graph = trace(fn, reader.schema)
     print(
         f"tskew analyze: {len(files)} file(s), {len(reader.schema)} columns; "

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tskew.io.bad_records import BadRecordLog
-from tskew.io.sources import _infer_files, _read_file, expand_paths
+from tskew.io.sources import expand_paths, infer_files, read_file
 from tskew.schema import Schema
 
 
@@ -33,7 +33,7 @@ class _ReadFile(beam.DoFn):
         # afterwards: tagged outputs misbehave on the DaskRunner.
         log = BadRecordLog(self.policy, max_examples=1 << 62)
         seen = 0
-        for batch in _read_file(Path(path), self.schema, log, self.batch_size):
+        for batch in read_file(Path(path), self.schema, log, self.batch_size):
             yield "batch", batch
             yield from (("bad", _dead_letter(r)) for r in log.examples[seen:])
             seen = len(log.examples)
@@ -63,21 +63,23 @@ class _ReadFiles(beam.PTransform):
         self.files = [str(p) for p in expand_paths(pattern)]
         self.pattern = pattern
         if schema is None:
-            schema = _infer_files([Path(f) for f in self.files], batch_size)
+            schema = infer_files([Path(f) for f in self.files], batch_size)
         self.schema = Schema(schema) if isinstance(schema, dict) else schema
         self.max_bad_fraction = max_bad_fraction
         self.batch_size = batch_size
 
-    def _reread(self, pipeline, label: str):
+    def _read(self, pipeline, label: str, kind: str):
+        """The files read once more, keeping the ("batch" | "bad", value) pairs of ``kind``."""
         policy = "skip" if self.max_bad_fraction > 0 else "error"
         read = (
             pipeline
             | f"{label}Files" >> beam.Create(self.files)
             | f"{label}Read" >> beam.ParDo(_ReadFile(self.schema, policy, self.batch_size))
         )
-        return read | f"{label}Batches" >> beam.FlatMap(
-            lambda kv: [kv[1]] if kv[0] == "batch" else []
-        )
+        return _select(read, kind, label)
+
+    def _reread(self, pipeline, label: str):
+        return self._read(pipeline, label, "batch")
 
     def expand(self, pbegin):
         policy = "skip" if self.max_bad_fraction > 0 else "error"
@@ -86,16 +88,8 @@ class _ReadFiles(beam.PTransform):
             | "Files" >> beam.Create(self.files)
             | "Read" >> beam.ParDo(_ReadFile(self.schema, policy, self.batch_size))
         )
-        batches = (
-            read
-            | "Batches" >> beam.Filter(lambda kv: kv[0] == "batch")
-            | "BatchValues" >> beam.Map(lambda kv: kv[1])
-        )
-        dead = (
-            read
-            | "Bad" >> beam.Filter(lambda kv: kv[0] == "bad")
-            | "BadValues" >> beam.Map(lambda kv: kv[1])
-        )
+        batches = _select(read, "batch", "Batches")
+        dead = _select(read, "bad", "Bad")
         batches.tskew_schema = self.schema
         batches.tskew_dead_letters = dead
         # Analysis passes read the files again instead of sharing this collection: a
@@ -104,6 +98,10 @@ class _ReadFiles(beam.PTransform):
         batches.tskew_max_bad_fraction = self.max_bad_fraction
         batches.tskew_source = f"{len(self.files)} file(s) matching {self.pattern!r}"
         return batches
+
+
+def _select(read, kind: str, label: str):
+    return read | f"{label}Select" >> beam.FlatMap(lambda kv: [kv[1]] if kv[0] == kind else [])
 
 
 class ReadCsv(_ReadFiles):
@@ -132,11 +130,17 @@ class WriteDeadLetters(beam.PTransform):
             Path(path).write_text("".join(json.dumps(r) + "\n" for r in rows))
             return path
 
-        return (
-            dead_letters.pipeline
-            | "SeedDeadLetters" >> beam.Create([None])
-            | "WriteDeadLetters" >> beam.Map(write, beam.pvalue.AsList(dead_letters), self.path)
-        )
+        return _once(dead_letters, "WriteDeadLetters", write, self.path)
+
+
+def _once(pcoll, label: str, fn, *args):
+    """Run ``fn(None, list(pcoll), *args)`` once, reading ``pcoll`` as an AsList side input
+    (a collection read that way is never lost on the DaskRunner; see tskew.beam.runner)."""
+    return (
+        pcoll.pipeline
+        | f"{label}Seed" >> beam.Create([None])
+        | label >> beam.Map(fn, beam.pvalue.AsList(pcoll), *args)
+    )
 
 
 class WriteTransformFn(beam.PTransform):
@@ -150,11 +154,7 @@ class WriteTransformFn(beam.PTransform):
         def save(_: Any, tfn: list, path: str) -> str:
             return str(tfn[0].save(path))
 
-        return (
-            transform_fn.pipeline
-            | "SeedWrite" >> beam.Create([None])
-            | "Save" >> beam.Map(save, beam.pvalue.AsList(transform_fn), self.path)
-        )
+        return _once(transform_fn, "Save", save, self.path)
 
 
 class ReadTransformFn(beam.PTransform):

@@ -32,7 +32,7 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz")
 
 
-def _format_of(path: Path) -> str:
+def file_format(path: Path) -> str:
     name = path.name.lower()
     for fmt, suffixes in (
         ("csv", CSV_SUFFIXES),
@@ -89,7 +89,7 @@ class Source:
             yield from self._cached
             return
         for path in self._files:
-            yield from _read_file(path, self.schema, self.bad_records, self._batch_size)
+            yield from read_file(path, self.schema, self.bad_records, self._batch_size)
 
     @property
     def num_rows(self) -> int | None:
@@ -176,7 +176,7 @@ def _in_memory_table(data: Any) -> tuple[pa.Table, str]:
 
 def _describe_files(files: list[Path], spec: Any) -> str:
     if len(files) == 1:
-        return f"{_format_of(files[0])} file {files[0]}"
+        return f"{file_format(files[0])} file {files[0]}"
     return f"{len(files)} files matching {spec!r}"
 
 
@@ -189,19 +189,19 @@ def _open_files(
     spec: Any,
 ) -> Source:
     for path in files:
-        _format_of(path)  # fail early on unknown types
+        file_format(path)  # fail early on unknown types
     if schema is None:
-        schema = _infer_files(files, batch_size)
+        schema = infer_files(files, batch_size)
     source = Source(schema, _describe_files(files, spec), log, _files=files, _batch_size=batch_size)
     if sum(p.stat().st_size for p in files) <= cache_bytes:
         source._cached = list(source.batches())
     return source
 
 
-def _read_file(
+def read_file(
     path: Path, schema: Schema, log: BadRecordLog, batch_size: int
 ) -> Iterator[pa.RecordBatch]:
-    fmt = _format_of(path)
+    fmt = file_format(path)
     if fmt == "parquet":
         pfile = pq.ParquetFile(path)
         present = set(pfile.schema_arrow.names)
@@ -227,14 +227,14 @@ def _text_chunks(path: Path, fmt: str, log: BadRecordLog, batch_size: int):
     return read_jsonl_chunks(path, log, batch_size)
 
 
-def _infer_files(files: list[Path], batch_size: int) -> Schema:
+def infer_files(files: list[Path], batch_size: int) -> Schema:
     """Infer dtypes and nullability from every row of every file (a pre-pass)."""
     dtypes: dict[str, Any] = {}
     nulls: dict[str, bool] = {}
     null_tokens: dict[str, bool] = {}  # "NA" & co: missing unless the column is text
     scratch = BadRecordLog("skip")  # malformed rows are reported on the real passes
     for path in files:
-        fmt = _format_of(path)
+        fmt = file_format(path)
         if fmt == "parquet":
             pfile = pq.ParquetFile(path)
             for field_ in pfile.schema_arrow:
