@@ -1,0 +1,275 @@
+"""Export a `TransformFn` (optionally with a model and a policy) as a TensorFlow SavedModel.
+
+Signatures:
+
+* ``transform_features``: one tensor per raw feature the transform reads
+  (shape ``[batch]``, dtype from the schema) -> the transformed features.
+* ``serving_default``: the same inputs -> the transformed features, or the
+  model's predictions (after the policy) when a model is attached.
+* ``serving_tf_example``: ``examples``, a ``[batch]`` string tensor of serialized
+  ``tf.Example`` protos (TF Serving's convention) -> what ``serving_default`` returns.
+
+Missing values: a nullable feature ``x`` has a second input ``x__missing``
+(bool, ``[batch]``), True where the value is missing; the value of ``x`` there is
+ignored. In ``serving_tf_example`` an absent feature is missing. A float NaN is
+a value (``ts.fill_missing`` and ``ts.impute`` treat it as missing, as in numpy).
+
+Example:
+    >>> import tempfile, tensorflow as tf, tskew as ts
+    >>> tfn = ts.analyze(lambda i: {"y": ts.scale_to_0_1(i["x"])}, {"x": [0.0, 4.0]})
+    >>> path = export_saved_model(tfn, tempfile.mkdtemp() + "/m")
+    >>> loaded = tf.saved_model.load(str(path))
+    >>> loaded.signatures["serving_default"](x=tf.constant([1.0, 8.0], tf.float64))["y"].numpy()
+    array([0.25, 2.  ])
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tskew.errors import ArtifactError
+from tskew.exporters.tensorflow import Lowering, TfCol, tf_dtype, tf_module
+from tskew.ir.graph import Graph
+from tskew.schema import DType
+
+if TYPE_CHECKING:
+    from tskew.policy import Policy
+    from tskew.transform_fn import TransformFn
+
+MISSING_SUFFIX = "__missing"
+# TF signature argument names (tensorflow/python/saved_model/signature_serialization.py).
+_VALID_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$")
+
+
+def raw_features(graph: Graph) -> dict[str, tuple[DType, bool]]:
+    """name -> (dtype, nullable) of every raw feature the graph reads, in schema order."""
+    out = {}
+    for name, nid in graph.inputs.items():
+        vtype = graph.nodes[nid].type
+        out[name] = (vtype.dtype, vtype.nullable)
+    return out
+
+
+def signature_input_names(graph: Graph) -> list[str]:
+    """The argument names of ``serving_default``: each feature, then ``<name>__missing``."""
+    names = []
+    for name, (_, nullable) in raw_features(graph).items():
+        names.append(name)
+        if nullable:
+            names.append(name + MISSING_SUFFIX)
+    for name in names:
+        if not _VALID_NAME.match(name):
+            raise ArtifactError(
+                f"feature {name!r} cannot be a TensorFlow signature argument (allowed: letters, "
+                "digits and _ . / > -, not starting with _ - / >); rename it in the schema"
+            )
+    if len(set(names)) != len(names):
+        raise ArtifactError(f"a feature name collides with a '{MISSING_SUFFIX}' input: {names}")
+    return names
+
+
+class TransformModule:
+    """Builds the ``tf.Module`` whose functions are the exported signatures."""
+
+    def __init__(
+        self,
+        tfn: TransformFn,
+        model: Any = None,
+        policy: Policy | None = None,
+        model_output: str | None = None,
+    ):
+        tf = tf_module()
+        self.graph = tfn.graph
+        self.features = raw_features(tfn.graph)
+        self.module = tf.Module()
+        self.lowering = Lowering(tfn.graph)
+        self.module.tables = [t for t in self.lowering.tables.values() if t is not None]
+        self.model = None
+        if model is not None:
+            from tskew.exporters.attach import attach_model
+
+            self.model = attach_model(model, tfn, model_output)
+            self.module.model = self.model.trackable
+        self.policy_lowering = None
+        if policy is not None:
+            if self.model is None:
+                raise ArtifactError("a postprocess policy needs a model to post-process")
+            self.policy_graph = policy.trace(self.model.output_dtype, self.model.output_width)
+            self.policy_lowering = Lowering(self.policy_graph)
+            self.module.policy_tables = [
+                t for t in self.policy_lowering.tables.values() if t is not None
+            ]
+
+    # --------------------------------------------------------------- compute
+    def transform(self, features: dict[str, Any]) -> dict[str, Any]:
+        """Raw feature tensors (plus ``<name>__missing`` masks) -> transformed tensors."""
+        tf = tf_module()
+        bound = {}
+        for name, (dtype, nullable) in self.features.items():
+            values = tf.convert_to_tensor(features[name], tf_dtype(dtype))
+            mask = features.get(name + MISSING_SUFFIX) if nullable else None
+            if mask is not None:
+                # Masked slots hold the numpy executor's filler, so no op sees user garbage.
+                values = tf.where(mask, tf.zeros_like(values), values)
+            bound[name] = TfCol(values, mask)
+        return self.lowering(bound)
+
+    def serve(self, features: dict[str, Any]) -> dict[str, Any]:
+        """Transform, then the model and the policy when attached."""
+        transformed = self.transform(features)
+        if self.model is None:
+            return transformed
+        predictions = self.model(transformed)
+        if self.policy_lowering is None:
+            return {"predictions": predictions}
+        return self.policy_lowering({"predictions": TfCol(predictions)})
+
+    # ------------------------------------------------------------ signatures
+    def input_signature(self) -> list[Any]:
+        tf = tf_module()
+        specs = []
+        for name, (dtype, nullable) in self.features.items():
+            specs.append(tf.TensorSpec([None], tf_dtype(dtype), name=name))
+            if nullable:
+                specs.append(tf.TensorSpec([None], tf.bool, name=name + MISSING_SUFFIX))
+        return specs
+
+    def signatures(self) -> dict[str, Any]:
+        tf = tf_module()
+        names = signature_input_names(self.graph)
+        specs = self.input_signature()
+
+        def by_name(args: tuple) -> dict[str, Any]:
+            return dict(zip(names, args, strict=True))
+
+        transform = tf.function(lambda *a: self.transform(by_name(a)), input_signature=specs)
+        serve = tf.function(lambda *a: self.serve(by_name(a)), input_signature=specs)
+        from_examples = tf.function(
+            lambda examples: self.serve(self.parse_examples(examples)),
+            input_signature=[tf.TensorSpec([None], tf.string, name="examples")],
+        )
+        return {
+            "serving_default": serve.get_concrete_function(),
+            "transform_features": transform.get_concrete_function(),
+            "serving_tf_example": from_examples.get_concrete_function(),
+        }
+
+    def parse_examples(self, serialized: Any) -> dict[str, Any]:
+        """Serialized tf.Example protos -> feature tensors and missing masks.
+
+        float64 features travel as float_list (float32) in tf.Example, as TF stores them.
+        """
+        tf = tf_module()
+        example_dtype = {
+            DType.FLOAT32: tf.float32,
+            DType.FLOAT64: tf.float32,
+            DType.INT64: tf.int64,
+            DType.BOOL: tf.int64,
+            DType.STRING: tf.string,
+        }
+        spec = {
+            name: tf.io.VarLenFeature(example_dtype[dtype])
+            for name, (dtype, _) in self.features.items()
+        }
+        parsed = tf.io.parse_example(serialized, spec)
+        n = tf.shape(serialized, out_type=tf.int64)[0]
+        out = {}
+        for name, (dtype, nullable) in self.features.items():
+            sparse = parsed[name]
+            counts = tf.math.unsorted_segment_sum(
+                tf.ones_like(sparse.indices[:, 0]), sparse.indices[:, 0], n
+            )
+            checks = [
+                tf.debugging.assert_less_equal(
+                    counts,
+                    tf.constant(1, tf.int64),
+                    message=f"feature {name!r}: a tf.Example holds more than one value; "
+                    "tskew features are scalars",
+                )
+            ]
+            if not nullable:
+                checks.append(
+                    tf.debugging.assert_equal(
+                        counts,
+                        tf.ones_like(counts),
+                        message=f"feature {name!r} is absent from a tf.Example but the schema "
+                        "declares it non-nullable",
+                    )
+                )
+            with tf.control_dependencies(checks):
+                width = tf.maximum(sparse.dense_shape[1], 1)
+                dense = tf.sparse.to_dense(tf.sparse.reset_shape(sparse, tf.stack([n, width])))[
+                    :, 0
+                ]
+            out[name] = tf.cast(dense, tf_dtype(dtype)) if dtype is not DType.STRING else dense
+            if dtype is DType.BOOL:
+                out[name] = tf.not_equal(dense, 0)
+            if nullable:
+                out[name + MISSING_SUFFIX] = tf.equal(counts, 0)
+        return out
+
+
+def export_saved_model(
+    tfn: TransformFn,
+    path: str | Path,
+    *,
+    model: Any = None,
+    postprocess: Policy | None = None,
+    model_output: str | None = None,
+) -> Path:
+    """Write ``tfn`` (and ``model`` and the ``postprocess`` policy) as a SavedModel at ``path``.
+
+    Args:
+        tfn: the transform.
+        path: the directory to write (created; must not hold a SavedModel already).
+        model: a Keras model, or a SavedModel directory whose ``serving_default``
+            takes the transformed features by name.
+        postprocess: a `tskew.policy` applied to the model's predictions.
+        model_output: which output of a multi-output model feeds the policy.
+
+    Returns:
+        The directory written.
+    """
+    tf = tf_module()
+    path = Path(path)
+    built = TransformModule(tfn, model, postprocess, model_output)
+    signatures = built.signatures()
+    built.module.transform_features = signatures["transform_features"]
+    tf.saved_model.save(built.module, str(path), signatures=signatures)
+    return path
+
+
+def run_transform(tfn: TransformFn, columns: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Run the TF lowering of ``tfn`` in a ``tf.function`` (what the SavedModel runs).
+
+    ``columns`` maps feature -> numpy values, plus ``<name>__missing`` masks.
+    """
+    tf = tf_module()
+    built = TransformModule(tfn)
+    fn = built.signatures()["transform_features"]
+    dtypes = {name: tf_dtype(dtype) for name, (dtype, _) in built.features.items()}
+    out = fn(
+        **{
+            name: tf.constant(_tensor_ready(v), dtypes.get(name, tf.bool))
+            for name, v in columns.items()
+        }
+    )
+    return {name: _from_tensor(t) for name, t in out.items()}
+
+
+def _tensor_ready(values: Any) -> Any:
+    arr = np.asarray(values)
+    return arr.tolist() if arr.dtype == object else arr
+
+
+def _from_tensor(t: Any) -> np.ndarray:
+    values = t.numpy()
+    if values.dtype == object:  # tf.string -> bytes; tskew strings are str
+        return np.array([v.decode("utf-8") for v in values.reshape(-1)], object).reshape(
+            values.shape
+        )
+    return values

@@ -1,0 +1,501 @@
+"""Lowering of a frozen graph to TensorFlow ops: one function per IR op.
+
+A row value is a `TfCol` (values plus an optional bool null mask, exactly as
+in the numpy executor); dataset values are constant tensors. Every op casts
+its inputs to the dtype the numpy semantics compute in, so both backends run
+the same IEEE operations. Known difference: TensorFlow's CPU kernels flush
+subnormal floats to zero (inputs and results); everything else is
+bit-identical except ``log1p``, ``exp`` and ``sigmoid`` (at most 1 ulp).
+
+TensorFlow is imported lazily: it is an optional dependency (``tskew[tf]``).
+
+Example:
+    >>> import tskew as ts
+    >>> tfn = ts.analyze(lambda i: {"y": i["x"] * 2.0}, {"x": [1.0, 2.0]})
+    >>> lowered = Lowering(tfn.graph)
+    >>> lowered({"x": TfCol(tf_module().constant([0.5, 3.0], "float64"))})["y"].numpy().tolist()
+    [1.0, 6.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tskew.errors import GraphError, UnsupportedOpError
+from tskew.ir.graph import Graph
+from tskew.ir.nodes import Node
+from tskew.ir.types import ValueType
+from tskew.ops.elementwise import _INT64_MAX_AS_FLOAT
+from tskew.ops.strings import _PATTERNS, CROSS_SEPARATOR
+from tskew.ops.typing import promote
+from tskew.schema import DType
+
+BACKEND = "tensorflow"
+
+
+def tf_module() -> Any:
+    """``import tensorflow`` with an actionable error when it is not installed."""
+    try:
+        import tensorflow as tf
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "exporting to TensorFlow needs the 'tensorflow' package: pip install 'tskew[tf]'"
+        ) from err
+    return tf
+
+
+def tf_dtype(dtype: DType) -> Any:
+    """The TensorFlow dtype holding a tskew dtype."""
+    tf = tf_module()
+    return {
+        DType.FLOAT32: tf.float32,
+        DType.FLOAT64: tf.float64,
+        DType.INT64: tf.int64,
+        DType.STRING: tf.string,
+        DType.BOOL: tf.bool,
+    }[dtype]
+
+
+@dataclass
+class TfCol:
+    """A row value in the TF lowering: values plus a bool mask (True = null) or None."""
+
+    values: Any
+    mask: Any = None
+
+
+Value = Any  # TfCol | tf.Tensor (dataset value)
+LoweringFn = Callable[..., Value]
+_LOWERINGS: dict[str, LoweringFn] = {}
+
+
+def lowering(*names: str) -> Callable[[LoweringFn], LoweringFn]:
+    """Register ``fn(ctx, node, *inputs)`` as the TF lowering of the ops ``names``."""
+
+    def deco(fn: LoweringFn) -> LoweringFn:
+        for name in names:
+            _LOWERINGS[name] = fn
+        return fn
+
+    return deco
+
+
+def supported_ops() -> set[str]:
+    """Op names with a TF lowering."""
+    return set(_LOWERINGS)
+
+
+class Lowering:
+    """Evaluates a frozen graph with TF ops; build once, call inside a ``tf.function``.
+
+    Lookup tables (vocabularies, the lower-case map) are created at construction,
+    outside any function, so a ``tf.Module`` holding this object tracks and saves them.
+    """
+
+    def __init__(self, graph: Graph):
+        tf = tf_module()
+        self.graph = graph
+        missing = sorted({n.op for n in graph.nodes} - set(_LOWERINGS) - {"input"})
+        if missing:
+            raise UnsupportedOpError(missing[0], BACKEND)
+        self.tables: dict[int, Any] = {}
+        for node in graph.nodes:
+            if node.op == "apply_vocabulary":
+                self.tables[node.id] = _vocabulary_table(self.const_of(node.inputs[1]))
+            elif node.op == "lower" and "lower" not in self.tables:
+                from tskew.exporters.tf_strings import lower_table
+
+                keys, values = lower_table()
+                self.tables["lower"] = tf.lookup.StaticHashTable(
+                    tf.lookup.KeyValueTensorInitializer(keys, values), default_value=-1
+                )
+
+    def const_of(self, node_id: int) -> np.ndarray:
+        node = self.graph.nodes[node_id]
+        if node.op != "const":
+            raise GraphError(f"node %{node_id} ({node.op}) must be a frozen constant")
+        from tskew.ops.structural import const
+
+        return const(node.attr_dict)
+
+    def type_of(self, node_id: int) -> ValueType:
+        return self.graph.nodes[node_id].type
+
+    def __call__(
+        self, inputs: Mapping[str, TfCol], targets: Mapping[str, int] | None = None
+    ) -> dict[str, Any]:
+        """Evaluate ``targets`` (default: the graph outputs) from the bound inputs."""
+        targets = dict(self.graph.outputs if targets is None else targets)
+        env: dict[int, Value] = {}
+        for nid in sorted(self.graph.ancestors(targets.values())):
+            node = self.graph.nodes[nid]
+            if node.op == "input":
+                env[nid] = inputs[node.name]
+            else:
+                env[nid] = _LOWERINGS[node.op](self, node, *(env[i] for i in node.inputs))
+        return {name: _values(env[nid]) for name, nid in targets.items()}
+
+
+def _vocabulary_table(vocab: np.ndarray) -> Any:
+    """key -> first index in the vocabulary (pyarrow's index_in also finds the first)."""
+    tf = tf_module()
+    first: dict[Any, int] = {}
+    for i, key in enumerate(vocab.tolist()):
+        first.setdefault(key, i)
+    if not first:
+        return None
+    key_dtype = tf.string if vocab.dtype == object else tf.int64
+    return tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(
+            tf.constant(list(first), key_dtype), tf.constant(list(first.values()), tf.int64)
+        ),
+        default_value=-1,
+    )
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _values(v: Value) -> Any:
+    return v.values if isinstance(v, TfCol) else v
+
+
+def _is_row(v: Value) -> bool:
+    return isinstance(v, TfCol)
+
+
+def _mask_of(*vals: Value) -> Any:
+    tf = tf_module()
+    masks = [v.mask for v in vals if isinstance(v, TfCol) and v.mask is not None]
+    if not masks:
+        return None
+    out = masks[0]
+    for m in masks[1:]:
+        out = tf.logical_or(out, m)
+    return out
+
+
+def _result(values: Any, *inputs: Value, mask: Any = None) -> Value:
+    if any(_is_row(v) for v in inputs):
+        return TfCol(values, _mask_of(*inputs) if mask is None else mask)
+    return values
+
+
+def _cast(v: Value, dtype: DType) -> Any:
+    tf = tf_module()
+    x = _values(v)
+    return x if x.dtype == tf_dtype(dtype) else tf.cast(x, tf_dtype(dtype))
+
+
+def _rows(*vals: Value) -> Any:
+    tf = tf_module()
+    row = next(v for v in vals if _is_row(v))
+    return tf.shape(row.values, out_type=tf.int64)[0]
+
+
+def _missing(ctx: Lowering, x: TfCol, dtype: DType) -> Any:
+    """True where x is null or (for floats) NaN; None when it can't be."""
+    tf = tf_module()
+    mask = x.mask
+    if dtype.is_float:
+        nan = tf.math.is_nan(x.values)
+        mask = nan if mask is None else tf.logical_or(mask, nan)
+    return mask
+
+
+# --------------------------------------------------------------- structural
+
+
+@lowering("const")
+def _const(ctx: Lowering, node: Node) -> Any:
+    tf = tf_module()
+    value = ctx.const_of(node.id)
+    if value.dtype == object:
+        return tf.constant(value.tolist() if value.ndim else value.item(), tf.string)
+    return tf.constant(value, tf_dtype(node.type.dtype))
+
+
+# --------------------------------------------------------------- arithmetic
+
+
+def _binary(fn_name: str) -> LoweringFn:
+    def lower(ctx: Lowering, node: Node, a: Value, b: Value) -> Value:
+        tf = tf_module()
+        dtype = node.type.dtype
+        return _result(getattr(tf.math, fn_name)(_cast(a, dtype), _cast(b, dtype)), a, b)
+
+    return lower
+
+
+for _op, _fn in [("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("div", "truediv")]:
+    lowering(_op)(_binary(_fn))
+
+
+@lowering("neg")
+def _neg(ctx: Lowering, node: Node, a: Value) -> Value:
+    return _result(tf_module().math.negative(_values(a)), a)
+
+
+@lowering("abs")
+def _abs(ctx: Lowering, node: Node, a: Value) -> Value:
+    return _result(tf_module().math.abs(_values(a)), a)
+
+
+# -------------------------------------------------------------- comparisons
+
+_COMPARE = {
+    "eq": "equal",
+    "ne": "not_equal",
+    "lt": "less",
+    "le": "less_equal",
+    "gt": "greater",
+    "ge": "greater_equal",
+}
+
+
+@lowering(*_COMPARE)
+def _compare(ctx: Lowering, node: Node, a: Value, b: Value) -> Value:
+    tf = tf_module()
+    ta, tb = (ctx.type_of(i).dtype for i in node.inputs)
+    dtype = ta if ta == tb else promote(ta, tb)
+    return _result(getattr(tf.math, _COMPARE[node.op])(_cast(a, dtype), _cast(b, dtype)), a, b)
+
+
+@lowering("and", "or")
+def _logic(ctx: Lowering, node: Node, a: Value, b: Value) -> Value:
+    tf = tf_module()
+    fn = tf.logical_and if node.op == "and" else tf.logical_or
+    return _result(fn(_values(a), _values(b)), a, b)
+
+
+@lowering("not")
+def _not(ctx: Lowering, node: Node, a: Value) -> Value:
+    return _result(tf_module().logical_not(_values(a)), a)
+
+
+# --------------------------------------------------------------------- math
+
+
+@lowering("log1p", "sqrt", "exp", "sigmoid")
+def _math(ctx: Lowering, node: Node, a: Value) -> Value:
+    tf = tf_module()
+    x = _cast(a, node.type.dtype)
+    if node.op == "sigmoid":
+        # The numpy formula, not tf.sigmoid (which rounds differently).
+        one = tf.constant(1, x.dtype)
+        out = one / (one + tf.math.exp(-x))
+    else:
+        out = {"log1p": tf.math.log1p, "sqrt": tf.math.sqrt, "exp": tf.math.exp}[node.op](x)
+    return _result(out, a)
+
+
+@lowering("clip")
+def _clip(ctx: Lowering, node: Node, x: Value, lo: Value, hi: Value) -> Value:
+    tf = tf_module()
+    dtype = node.type.dtype
+    out = tf.minimum(tf.maximum(_cast(x, dtype), _cast(lo, dtype)), _cast(hi, dtype))
+    return _result(out, x)
+
+
+@lowering("where")
+def _where(ctx: Lowering, node: Node, cond: Value, a: Value, b: Value) -> Value:
+    tf = tf_module()
+    dtype = node.type.dtype
+    c = _values(cond)
+    values = tf.where(c, _cast(a, dtype), _cast(b, dtype))
+    if not any(_is_row(v) for v in (cond, a, b)):
+        return values
+    n = _rows(cond, a, b)
+    values = tf.broadcast_to(values, [n])
+
+    def mask(v: Value) -> Any:
+        if _is_row(v) and v.mask is not None:
+            return v.mask
+        return tf.zeros([n], tf.bool)
+
+    chosen = tf.where(tf.broadcast_to(c, [n]), mask(a), mask(b))
+    any_mask = any(_is_row(v) and v.mask is not None for v in (cond, a, b))
+    return TfCol(values, tf.logical_or(mask(cond), chosen) if any_mask else None)
+
+
+# ------------------------------------------------------------ missing values
+
+
+@lowering("fill_missing")
+def _fill_missing(ctx: Lowering, node: Node, x: Value, fill: Value) -> Value:
+    tf = tf_module()
+    dtype = node.type.dtype
+    if not _is_row(x):
+        missing = tf.reduce_any(tf.math.is_nan(x)) if dtype.is_float else tf.constant(False)
+        return tf.where(missing, _cast(fill, dtype), x)
+    missing = _missing(ctx, x, dtype)
+    if missing is None:
+        return TfCol(x.values)
+    return TfCol(tf.where(missing, _cast(fill, dtype), x.values))
+
+
+@lowering("is_missing")
+def _is_missing(ctx: Lowering, node: Node, x: Value) -> Value:
+    tf = tf_module()
+    dtype = ctx.type_of(node.inputs[0]).dtype
+    if not _is_row(x):
+        return tf.reduce_any(tf.math.is_nan(x)) if dtype.is_float else tf.constant(False)
+    missing = _missing(ctx, x, dtype)
+    return TfCol(tf.zeros_like(x.values, tf.bool) if missing is None else missing)
+
+
+# ----------------------------------------------------------------- buckets
+
+
+@lowering("apply_buckets")
+def _apply_buckets(ctx: Lowering, node: Node, x: Value, bounds: Any) -> Value:
+    tf = tf_module()
+    dtype = promote(*(ctx.type_of(i).dtype for i in node.inputs))
+    v = _cast(x, dtype)
+    idx = tf.searchsorted(
+        _cast(bounds, dtype)[tf.newaxis, :], v[tf.newaxis, :], side="right", out_type=tf.int64
+    )[0]
+    return _result(idx, x)
+
+
+@lowering("one_hot")
+def _one_hot(ctx: Lowering, node: Node, x: TfCol) -> Value:
+    tf = tf_module()
+    return TfCol(tf.one_hot(x.values, node.attr("depth"), dtype=tf.float32), x.mask)
+
+
+# -------------------------------------------------------------------- casts
+
+
+@lowering("cast")
+def _cast_op(ctx: Lowering, node: Node, x: Value) -> Value:
+    tf = tf_module()
+    src, to = ctx.type_of(node.inputs[0]).dtype, node.type.dtype
+    v = _values(x)
+    if src is DType.STRING:
+        return _parse_strings(x, to)
+    if to is DType.STRING:
+        return _result(_to_strings(v, src), x)
+    if to is DType.INT64 and src.is_float:
+        return _result(_float_to_int64(v), x)
+    return _result(tf.cast(v, tf_dtype(to)), x)
+
+
+def _float_to_int64(v: Any) -> Any:
+    """Truncate toward zero; NaN -> 0; beyond the int64 range saturate (numpy semantics)."""
+    tf = tf_module()
+    v = tf.cast(v, tf.float64)
+    limit = tf.constant(_INT64_MAX_AS_FLOAT, tf.float64)
+    safe = tf.where(tf.math.is_nan(v), tf.zeros_like(v), tf.clip_by_value(v, -limit, limit))
+    too_big = safe >= limit
+    # Casting 2**63 itself is undefined in C++: substitute before the cast.
+    out = tf.cast(tf.where(too_big, tf.zeros_like(safe), safe), tf.int64)  # truncates
+    return tf.where(too_big, tf.constant(np.iinfo(np.int64).max, tf.int64), out)
+
+
+def _to_strings(v: Any, src: DType) -> Any:
+    tf = tf_module()
+    if src is DType.BOOL:
+        return tf.where(v, tf.constant("true"), tf.constant("false"))
+    return tf.strings.as_string(v)
+
+
+def _parse_strings(x: Value, to: DType) -> Value:
+    """Strings -> numbers: null where the text does not match the numpy parser's pattern."""
+    tf = tf_module()
+    s = _values(x)
+    if to is DType.STRING:
+        return _result(s, x)
+    ok = tf.strings.regex_full_match(s, _PATTERNS[to])
+    if to is DType.BOOL:
+        low = tf.strings.lower(s)
+        parsed = tf.logical_or(tf.equal(low, "true"), tf.equal(low, "1"))
+    else:
+        if to is DType.INT64:
+            ok = tf.logical_and(ok, _fits_int64(s))
+        cleaned = tf.where(ok, s, tf.constant("0"))
+        parsed = tf.strings.to_number(cleaned, tf_dtype(to))
+    if not _is_row(x):
+        return tf.where(ok, parsed, tf.constant(np.nan, parsed.dtype)) if to.is_float else parsed
+    bad = tf.logical_not(ok)
+    return TfCol(parsed, bad if x.mask is None else tf.logical_or(x.mask, bad))
+
+
+def _fits_int64(s: Any) -> Any:
+    """True where an integer literal (already pattern-checked) fits in int64."""
+    tf = tf_module()
+    negative = tf.strings.regex_full_match(s, "-.*")
+    digits = tf.strings.regex_replace(s, "^[+-]?0*", "")
+    length = tf.strings.length(digits)
+    head = tf.strings.to_number(
+        tf.where(length == 19, tf.strings.substr(digits, 0, 18), tf.constant("0")), tf.int64
+    )
+    last = tf.strings.to_number(
+        tf.where(length == 19, tf.strings.substr(digits, 18, 1), tf.constant("0")), tf.int64
+    )
+    limit = tf.where(negative, tf.constant(8, tf.int64), tf.constant(7, tf.int64))
+    top = tf.constant(922337203685477580, tf.int64)
+    fits19 = tf.logical_or(head < top, tf.logical_and(head == top, last <= limit))
+    return tf.logical_or(length < 19, tf.logical_and(length == 19, fits19))
+
+
+# ------------------------------------------------------------------ strings
+
+
+@lowering("lower")
+def _lower(ctx: Lowering, node: Node, x: Value) -> Value:
+    tf = tf_module()
+    points = tf.strings.unicode_decode(_values(x), "UTF-8")
+    mapped = ctx.tables["lower"].lookup(points.flat_values)
+    lowered = tf.where(mapped < 0, points.flat_values, mapped)
+    return _result(tf.strings.unicode_encode(points.with_flat_values(lowered), "UTF-8"), x)
+
+
+@lowering("strip")
+def _strip(ctx: Lowering, node: Node, x: Value) -> Value:
+    return _result(tf_module().strings.strip(_values(x)), x)
+
+
+@lowering("cross")
+def _cross(ctx: Lowering, node: Node, *xs: Value) -> Value:
+    tf = tf_module()
+    n = _rows(*xs)
+    parts = []
+    for i, x in zip(node.inputs, xs, strict=True):
+        dtype = ctx.type_of(i).dtype
+        v = _values(x) if dtype is DType.STRING else _to_strings(_values(x), dtype)
+        parts.append(tf.broadcast_to(v, [n]))
+    return _result(tf.strings.join(parts, separator=CROSS_SEPARATOR), *xs)
+
+
+def _hash_buckets(strings: Any, buckets: int) -> Any:
+    from tskew.exporters.tf_strings import murmur3_32
+
+    return murmur3_32(strings) % buckets
+
+
+@lowering("hash_strings")
+def _hash_strings(ctx: Lowering, node: Node, x: Value) -> Value:
+    return _result(_hash_buckets(_values(x), node.attr("hash_buckets")), x)
+
+
+@lowering("apply_vocabulary")
+def _apply_vocabulary(ctx: Lowering, node: Node, x: Value, vocab: Any) -> Value:
+    tf = tf_module()
+    v = _values(x)
+    table = ctx.tables[node.id]
+    ids = tf.fill(tf.shape(v, out_type=tf.int64), tf.constant(-1, tf.int64))
+    if table is not None:
+        ids = table.lookup(v)
+    size = len(ctx.const_of(node.inputs[1]))
+    n_oov = node.attr("num_oov_buckets", 0)
+    if n_oov:
+        keys = v if v.dtype == tf.string else tf.strings.as_string(v)
+        fallback = size + _hash_buckets(keys, n_oov)
+    else:
+        fallback = tf.fill(tf.shape(ids), tf.constant(node.attr("default_value", -1), tf.int64))
+    return _result(tf.where(ids < 0, fallback, ids), x)
