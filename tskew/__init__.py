@@ -45,6 +45,7 @@ _LAZY = {
     "FeatureStatistics": ("tskew.statistics", "FeatureStatistics"),
     "Column": ("tskew.tracing", "Column"),
     "trace": ("tskew.tracing", "trace"),
+    "policy": ("tskew.policy", None),  # the module: ts.policy.clip(...)
 }
 
 __all__ = [
@@ -57,7 +58,9 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         module, attr = _LAZY[name]
-        value = getattr(importlib.import_module(module), attr)
+        value = importlib.import_module(module)
+        if attr is not None:
+            value = getattr(value, attr)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'tskew' has no attribute {name!r}")

@@ -115,6 +115,37 @@ class TransformFn:
 
         return save_transform_fn(self, Path(path))
 
+    def to_saved_model(
+        self,
+        path: str | Path,
+        *,
+        model: Any = None,
+        postprocess: Any = None,
+        model_output: str | None = None,
+        tft_layout: bool = False,
+    ) -> Path:
+        """Export as a TensorFlow SavedModel (see `tskew.exporters.saved_model`).
+
+        Args:
+            path: directory to write.
+            model: optional Keras / tf.keras model or SavedModel directory fed the
+                transformed features; ``serving_default`` then returns its predictions.
+            postprocess: optional `ts.policy` applied to the predictions.
+            model_output: the model output to serve when it has several.
+            tft_layout: also write TensorFlow Transform's layout (``transform_fn/``,
+                ``transformed_metadata/``) beside it, for ``tft.TFTransformOutput(path)``.
+        """
+        from tskew.exporters.saved_model import export_saved_model
+
+        return export_saved_model(
+            self,
+            path,
+            model=model,
+            postprocess=postprocess,
+            model_output=model_output,
+            tft_layout=tft_layout,
+        )
+
     # -------------------------------------------------------------- display
     def __str__(self) -> str:
         lines = [

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tskew.errors import ArtifactError
+from tskew.exporters import tf_labels  # noqa: F401  (registers the label lowerings)
 from tskew.exporters.tensorflow import Lowering, TfCol, tf_dtype, tf_module
 from tskew.ir.graph import Graph
 from tskew.schema import DType
@@ -220,6 +221,7 @@ def export_saved_model(
     model: Any = None,
     postprocess: Policy | None = None,
     model_output: str | None = None,
+    tft_layout: bool = False,
 ) -> Path:
     """Write ``tfn`` (and ``model`` and the ``postprocess`` policy) as a SavedModel at ``path``.
 
@@ -230,6 +232,9 @@ def export_saved_model(
             takes the transformed features by name.
         postprocess: a `tskew.policy` applied to the model's predictions.
         model_output: which output of a multi-output model feeds the policy.
+        tft_layout: also write TensorFlow Transform's layout into ``path``
+            (``transform_fn/``, ``transformed_metadata/``, ``metadata/``), so that
+            ``tft.TFTransformOutput(path)`` serves the same transform (see `write_tft`).
 
     Returns:
         The directory written.
@@ -240,7 +245,71 @@ def export_saved_model(
     signatures = built.signatures()
     built.module.transform_features = signatures["transform_features"]
     tf.saved_model.save(built.module, str(path), signatures=signatures)
+    if tft_layout:
+        write_tft(built, path)
     return path
+
+
+# TFT's schema (and a tf.Example) knows int64, float32 and bytes only.
+_TFT_DTYPES = {
+    DType.FLOAT32: DType.FLOAT32,
+    DType.FLOAT64: DType.FLOAT32,
+    DType.INT64: DType.INT64,
+    DType.BOOL: DType.INT64,
+    DType.STRING: DType.STRING,
+}
+
+
+def write_tft(built: TransformModule, path: Path) -> None:
+    """TFT's layout for the transform of ``built``.
+
+    TFT's types are narrower than tskew's: float64 raw features arrive as float32
+    (TFT's Keras layer casts them anyway) and float64 outputs are served as float32;
+    bool travels as int64 0/1. A nullable raw feature is a ``VarLenFeature`` (a
+    ``SparseTensor`` with at most one value per row; an empty row is missing).
+    """
+    from tskew.exporters.tft_layout import write_tft_layout
+
+    tf = tf_module()
+    raw_specs = {}
+    for name, (dtype, nullable) in built.features.items():
+        tft_type = tf_dtype(_TFT_DTYPES[dtype])
+        raw_specs[name] = (
+            tf.SparseTensorSpec([None, None], tft_type)
+            if nullable
+            else tf.TensorSpec([None], tft_type)
+        )
+    output_specs = {}
+    for name, nid in built.graph.outputs.items():
+        vtype = built.graph.nodes[nid].type
+        shape = [None] if vtype.width is None else [None, vtype.width]
+        output_specs[name] = tf.TensorSpec(shape, tf_dtype(_TFT_DTYPES[vtype.dtype]))
+
+    def transform(features: dict[str, Any]) -> dict[str, Any]:
+        inputs = {}
+        for name, (dtype, nullable) in built.features.items():
+            value = features[name]
+            if nullable:
+                n = tf.shape(value, out_type=tf.int64)[0]
+                width = tf.maximum(value.dense_shape[1], 1)
+                dense = tf.sparse.to_dense(tf.sparse.reset_shape(value, tf.stack([n, width])))
+                counts = tf.math.unsorted_segment_sum(
+                    tf.ones_like(value.indices[:, 0]), value.indices[:, 0], n
+                )
+                inputs[name + MISSING_SUFFIX] = tf.equal(counts, 0)
+                value = dense[:, 0]
+            inputs[name] = (
+                (tf.not_equal(value, 0) if dtype is DType.BOOL else tf.cast(value, tf_dtype(dtype)))
+                if dtype is not DType.STRING
+                else value
+            )
+        out = built.transform(inputs)
+        return {
+            name: tf.cast(t, output_specs[name].dtype) if t.dtype != output_specs[name].dtype else t
+            for name, t in out.items()
+        }
+
+    write_tft_layout(path, transform, raw_specs, output_specs, trackables=built.module.tables)
 
 
 def run_transform(tfn: TransformFn, columns: dict[str, Any]) -> dict[str, np.ndarray]:

@@ -151,7 +151,13 @@ def write_tft_layout(
 
 
 def _batch_spec(tf: Any, name: str, spec: Any, role: str) -> Any:
-    """`spec` as a TensorSpec with batch dimension None; inner dimensions must be known."""
+    """`spec` as a TensorSpec with batch dimension None; inner dimensions must be known.
+
+    A raw feature may also be a ``tf.SparseTensorSpec([None, None], dtype)``: an optional
+    feature (TFT's ``VarLenFeature``), at most one value per row in tskew.
+    """
+    if role == "raw" and isinstance(spec, tf.SparseTensorSpec):
+        return tf.SparseTensorSpec([None, None], spec.dtype)
     if not isinstance(spec, tf.TensorSpec):
         raise SchemaError(
             f"{role} feature {name!r}: expected a tf.TensorSpec (dense, batch-first), got "
@@ -226,6 +232,10 @@ def _check_signature(
         )
     for name, spec in raw.items():
         got = inputs[name]
+        if isinstance(spec, tf.SparseTensorSpec):
+            if not isinstance(got, tf.SparseTensorSpec) or got.dtype != spec.dtype:
+                raise TraceError(f"the transform's input {name!r} is {got}, expected {spec}")
+            continue
         if (
             not isinstance(got, tf.TensorSpec)
             or got.dtype != spec.dtype
@@ -293,6 +303,10 @@ def _schema_text(specs: Mapping[str, Any]) -> str:
     lines = []
     for name in sorted(specs):
         spec = specs[name]
+        if spec.shape.rank == 2 and spec.shape[1] is None:  # sparse: a VarLenFeature
+            kind = _SCHEMA_TYPES[spec.dtype.name]
+            lines.append(f"feature {{\n  name: {_quote(name)}\n  type: {kind}\n}}\n")
+            continue
         dims = "".join(f" dim {{ size: {size} }}" for size in spec.shape.as_list()[1:])
         lines.append(
             "feature {\n"

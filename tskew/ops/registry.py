@@ -85,5 +85,6 @@ def _load_all() -> None:
     # Importing the op modules registers them; done lazily to avoid import cycles.
     import tskew.analyzers.defs
     import tskew.ops.elementwise
+    import tskew.ops.labels
     import tskew.ops.strings
     import tskew.ops.structural  # noqa: F401

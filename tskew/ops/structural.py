@@ -21,7 +21,8 @@ from tskew.schema import DType, FeatureType
 
 def _input_type(ts: list[ValueType], attrs: dict[str, Any]) -> ValueType:
     ftype = FeatureType.from_json({"dtype": attrs["dtype"], "nullable": attrs["nullable"]})
-    return ValueType(ftype.dtype, ftype.nullable, Shape.ROW)
+    # ``width``: a vector per row (model scores fed to a policy); features have none.
+    return ValueType(ftype.dtype, ftype.nullable, Shape.ROW, attrs.get("width"))
 
 
 @register("input", _input_type)
