@@ -96,6 +96,52 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    """Write the artifact as a SavedModel, with an optional model and policy attached."""
+    import tskew as ts
+
+    tfn = ts.load(args.artifact)
+    model = args.model
+    if model and Path(model).suffix == ".keras":
+        import keras
+
+        model = keras.models.load_model(model)  # safe_mode: refuses to run pickled code
+    path = tfn.to_saved_model(
+        args.saved_model,
+        model=model,
+        postprocess=_policy_from_args(args),
+        model_output=args.model_output,
+        tft_layout=args.tft_layout,
+    )
+    print(
+        f"tskew export: wrote SavedModel {path} (signatures serving_default, "
+        f"transform_features, serving_tf_example{'; TFT layout' if args.tft_layout else ''})"
+    )
+    return 0
+
+
+def _policy_from_args(args: argparse.Namespace):
+    """The ts.policy chain the export flags describe, or None."""
+    import tskew as ts
+
+    steps = []
+    if args.clip_min is not None or args.clip_max is not None:
+        steps.append(ts.policy.clip(min=args.clip_min, max=args.clip_max))
+    labels = args.labels.split(",") if args.labels else None
+    if args.threshold is not None:
+        steps.append(ts.policy.threshold(args.threshold, labels or (0, 1)))
+    elif labels and args.top_k:
+        steps.append(ts.policy.top_k_labels(labels, k=args.top_k))
+    elif labels:
+        steps.append(ts.policy.map_labels(labels))
+    if steps and not args.model:
+        raise SystemExit("tskew export: a policy (--clip-*, --threshold, --labels) needs --model")
+    policy = None
+    for step in steps:
+        policy = step if policy is None else policy | step
+    return policy
+
+
 def _cmd_ops(args: argparse.Namespace) -> int:
     from tskew.ops.registry import all_ops
 
@@ -133,6 +179,18 @@ def build_parser() -> argparse.ArgumentParser:
         "first, naming its file and line)",
     )
     analyze.set_defaults(fn=_cmd_analyze, beam=True)
+    export = sub.add_parser("export", help="write a saved TransformFn as a TF SavedModel")
+    export.add_argument("artifact", help="artifact directory written by TransformFn.save")
+    export.add_argument("--saved-model", required=True, help="SavedModel directory to write")
+    export.add_argument("--model", help="Keras .keras file or SavedModel dir fed the features")
+    export.add_argument("--model-output", help="the model output to serve, if it has several")
+    export.add_argument("--tft-layout", action="store_true", help="also write TFT's layout")
+    export.add_argument("--clip-min", type=float, help="policy: serve predictions >= this")
+    export.add_argument("--clip-max", type=float, help="policy: serve predictions <= this")
+    export.add_argument("--threshold", type=float, help="policy: labels[1] where score >= this")
+    export.add_argument("--labels", help="policy: comma-separated class labels")
+    export.add_argument("--top-k", type=int, help="policy: serve the k best labels")
+    export.set_defaults(fn=_cmd_export)
     plan = sub.add_parser("plan", help="print the traced graph and the analysis plan")
     plan.add_argument("--preprocessing-fn", required=True)
     plan.add_argument("--data", required=True)

@@ -416,7 +416,7 @@ def _parse_strings(x: Value, to: DType) -> Value:
         parsed = tf.logical_or(tf.equal(low, "true"), tf.equal(low, "1"))
     else:
         if to is DType.INT64:
-            ok = tf.logical_and(ok, _fits_int64(s))
+            ok = tf.logical_and(ok, _fits_int64(tf.where(ok, s, tf.constant("0"))))
         cleaned = tf.where(ok, s, tf.constant("0"))
         parsed = tf.strings.to_number(cleaned, tf_dtype(to))
     if not _is_row(x):
@@ -426,16 +426,25 @@ def _parse_strings(x: Value, to: DType) -> Value:
 
 
 def _fits_int64(s: Any) -> Any:
-    """True where an integer literal (already pattern-checked) fits in int64."""
+    """True where an integer literal (every row pattern-checked) fits in int64.
+
+    Every string op here must be valid on every row: ``tf.where`` evaluates both
+    branches, and ``tf.strings.substr`` fails on a position past a string's end. So
+    the significant digits are left-padded to at least 19 characters before the
+    last 19 are sliced off.
+    """
     tf = tf_module()
     negative = tf.strings.regex_full_match(s, "-.*")
     digits = tf.strings.regex_replace(s, "^[+-]?0*", "")
     length = tf.strings.length(digits)
+    padded = tf.strings.join([tf.fill(tf.shape(digits), "0" * 19), digits])
+    nineteen = tf.fill(tf.shape(length), 19)
+    last19 = tf.strings.substr(padded, length, nineteen)
     head = tf.strings.to_number(
-        tf.where(length == 19, tf.strings.substr(digits, 0, 18), tf.constant("0")), tf.int64
+        tf.strings.substr(last19, tf.zeros_like(length), nineteen - 1), tf.int64
     )
     last = tf.strings.to_number(
-        tf.where(length == 19, tf.strings.substr(digits, 18, 1), tf.constant("0")), tf.int64
+        tf.strings.substr(last19, nineteen - 1, tf.ones_like(length)), tf.int64
     )
     limit = tf.where(negative, tf.constant(8, tf.int64), tf.constant(7, tf.int64))
     top = tf.constant(922337203685477580, tf.int64)
