@@ -33,20 +33,10 @@ def run_tensorflow(tfn: ts.TransformFn, table: pa.Table) -> dict[str, np.ndarray
 
 
 def tensorflow_columns(tfn: ts.TransformFn, table: pa.Table) -> dict[str, np.ndarray]:
-    """Arrow columns -> the SavedModel's inputs: values plus ``<name>__missing`` masks."""
-    columns = {}
-    for name, ftype in tfn.input_schema.items():
-        if name not in tfn.graph.inputs:
-            continue
-        col = table.column(name).combine_chunks().cast(ftype.dtype.arrow)
-        missing = col.is_null().to_numpy(zero_copy_only=False)
-        filler = (
-            "" if ftype.dtype is ts.DType.STRING else False if ftype.dtype is ts.DType.BOOL else 0
-        )
-        columns[name] = col.fill_null(filler).to_numpy(zero_copy_only=False)
-        if ftype.nullable:
-            columns[name + "__missing"] = missing
-    return columns
+    """The SavedModel's inputs for ``table``: values plus ``<name>__missing`` masks."""
+    from tskew.exporters.saved_model import serving_inputs
+
+    return serving_inputs(tfn, table)
 
 
 # TensorFlow's CPU kernels flush subnormal floats to zero (inputs and results): on those

@@ -312,6 +312,39 @@ def write_tft(built: TransformModule, path: Path) -> None:
     write_tft_layout(path, transform, raw_specs, output_specs, trackables=built.module.tables)
 
 
+def serving_inputs(tfn: TransformFn, data: Any) -> dict[str, np.ndarray]:
+    """The ``serving_default`` inputs for ``data`` (anything `TransformFn.transform` reads).
+
+    Values are conformed to the schema; a missing value becomes the filler (0, False
+    or "") plus True in ``<name>__missing``.
+
+    Example:
+        >>> import tskew as ts
+        >>> tfn = ts.analyze(lambda i: {"y": ts.fill_missing(i["n"], 0)}, {"n": [1, None]})
+        >>> {k: v.tolist() for k, v in serving_inputs(tfn, {"n": [5, None]}).items()}
+        {'n': [5, 0], 'n__missing': [False, True]}
+    """
+    import pyarrow as pa
+
+    from tskew.io import open_source
+
+    source = open_source(data, tfn.input_schema)
+    batches = list(source.batches())
+    table = (
+        pa.Table.from_batches(batches)
+        if batches
+        else source.schema.to_arrow().empty_table()
+    )
+    columns = {}
+    for name, (dtype, nullable) in raw_features(tfn.graph).items():
+        col = table.column(name).combine_chunks()
+        filler = "" if dtype is DType.STRING else False if dtype is DType.BOOL else 0
+        columns[name] = col.fill_null(filler).to_numpy(zero_copy_only=False)
+        if nullable:
+            columns[name + MISSING_SUFFIX] = col.is_null().to_numpy(zero_copy_only=False)
+    return columns
+
+
 def run_transform(tfn: TransformFn, columns: dict[str, Any]) -> dict[str, np.ndarray]:
     """Run the TF lowering of ``tfn`` in a ``tf.function`` (what the SavedModel runs).
 
