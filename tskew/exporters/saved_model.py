@@ -330,11 +330,7 @@ def serving_inputs(tfn: TransformFn, data: Any) -> dict[str, np.ndarray]:
 
     source = open_source(data, tfn.input_schema)
     batches = list(source.batches())
-    table = (
-        pa.Table.from_batches(batches)
-        if batches
-        else source.schema.to_arrow().empty_table()
-    )
+    table = pa.Table.from_batches(batches) if batches else source.schema.to_arrow().empty_table()
     columns = {}
     for name, (dtype, nullable) in raw_features(tfn.graph).items():
         col = table.column(name).combine_chunks()
