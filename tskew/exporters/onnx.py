@@ -1,0 +1,670 @@
+"""Lowering of a frozen graph to ONNX: one function per IR op, emitted straight from the IR.
+
+Opsets: ``ai.onnx`` 21 (``RegexFullMatch`` and ``StringConcat`` need 20), ``ai.onnx.ml`` 4
+(``LabelEncoder`` with tensor keys) and ``com.microsoft`` 1 for ``MurmurHash3``, the one
+operator outside the standard domains: ONNX has no string hash, and ONNX Runtime ships this
+one as a built-in contrib op (no custom-op library needed).
+
+A row value is an `OnnxCol` (the name of its values tensor plus the name of a bool null mask,
+or None), exactly as in the numpy executor; dataset values are initializer names.
+
+Ops ONNX cannot express identically (the export fails with `UnsupportedOpError` naming them):
+
+* ``lower``: the only case op, ``StringNormalizer``, depends on the serving machine's C++
+  locale (it fails where ``en_US.UTF-8`` is not installed) and maps case differently.
+* ``strip``: no ONNX operator edits string contents.
+* ``cast`` of a string to float32/float64: ONNX Runtime's ``Cast`` parses with ``std::stod``,
+  which throws on text beyond the float range instead of yielding a value or a null.
+
+Precision: ONNX has no ``Log1p``; it is computed as ``log(u) - ((u - 1) - x) / u`` with
+``u = 1 + x`` (float32 inputs in float64), within 2 ulp of numpy for float64 and 1 ulp for
+float32. ``exp`` and ``sigmoid`` may differ by 1 ulp. Everything else is bit-identical,
+subnormals included (ONNX Runtime does not flush them).
+
+Example:
+    >>> import tskew as ts
+    >>> tfn = ts.analyze(lambda i: {"y": i["x"] * 2.0}, {"x": [1.0, 2.0]})
+    >>> model = transform_model(tfn.graph)
+    >>> [i.name for i in model.graph.input], [o.name for o in model.graph.output]
+    (['x'], ['y'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tskew.errors import GraphError, UnsupportedOpError
+from tskew.ir.graph import Graph
+from tskew.ir.nodes import Node
+from tskew.ops.elementwise import _INT64_MAX_AS_FLOAT
+from tskew.ops.strings import _PATTERNS, CROSS_SEPARATOR
+from tskew.ops.typing import promote
+from tskew.schema import DType
+
+BACKEND = "onnx"
+OPSET = 21
+ML_OPSET = 4
+MS_OPSET = 1
+IR_VERSION = 10
+MISSING_SUFFIX = "__missing"
+
+
+def onnx_module() -> Any:
+    """``import onnx`` with an actionable error when it is not installed."""
+    try:
+        import onnx
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "exporting to ONNX needs the 'onnx' package: pip install 'tskew[onnx]'"
+        ) from err
+    return onnx
+
+
+def onnx_type(dtype: DType) -> int:
+    """The ONNX ``TensorProto`` element type of a tskew dtype."""
+    tp = onnx_module().TensorProto
+    return {
+        DType.FLOAT32: tp.FLOAT,
+        DType.FLOAT64: tp.DOUBLE,
+        DType.INT64: tp.INT64,
+        DType.STRING: tp.STRING,
+        DType.BOOL: tp.BOOL,
+    }[dtype]
+
+
+@dataclass
+class OnnxCol:
+    """A row value: the name of its values tensor and of its null mask (or None)."""
+
+    values: str
+    mask: str | None = None
+
+
+Value = Any  # OnnxCol | str (a dataset value: initializer name)
+LoweringFn = Callable[..., Value]
+_LOWERINGS: dict[str, LoweringFn] = {}
+_UNSUPPORTED = {
+    "lower": "ONNX's StringNormalizer depends on the serving machine's C++ locale and maps "
+    "case differently from tskew; lower-case the data before it reaches the model",
+    "strip": "no ONNX operator edits string contents; strip the data upstream",
+}
+
+
+def lowering(*names: str) -> Callable[[LoweringFn], LoweringFn]:
+    """Register ``fn(ctx, node, *inputs)`` as the ONNX lowering of the ops ``names``."""
+
+    def deco(fn: LoweringFn) -> LoweringFn:
+        for name in names:
+            _LOWERINGS[name] = fn
+        return fn
+
+    return deco
+
+
+class Builder:
+    """Collects ONNX nodes and initializers with unique tensor names."""
+
+    def __init__(self, prefix: str = ""):
+        self.nodes: list[Any] = []
+        self.initializers: list[Any] = []
+        self._count = 0
+        self._prefix = prefix
+        self._consts: dict[tuple, str] = {}
+
+    def fresh(self, hint: str) -> str:
+        self._count += 1
+        return f"{self._prefix}{hint}_{self._count}"
+
+    def op(self, op_type: str, *inputs: str, domain: str = "", **attrs: Any) -> str:
+        out = self.fresh(op_type.lower())
+        self.nodes.append(
+            onnx_module().helper.make_node(op_type, list(inputs), [out], domain=domain, **attrs)
+        )
+        return out
+
+    def const(self, value: Any, dtype: DType) -> str:
+        """An initializer holding ``value`` (shared between identical constants)."""
+        arr = np.asarray(value, dtype=object if dtype is DType.STRING else dtype.numpy)
+        key = (dtype, arr.shape, arr.tobytes() if arr.dtype != object else tuple(arr.ravel()))
+        if key not in self._consts:
+            self._consts[key] = self.fresh("const")
+            self.initializers.append(tensor_proto(arr, dtype, self._consts[key]))
+        return self._consts[key]
+
+
+def tensor_proto(value: Any, dtype: DType, name: str = "") -> Any:
+    """A ``TensorProto`` holding ``value`` (strings as UTF-8)."""
+    onnx = onnx_module()
+    arr = np.asarray(value, dtype=object if dtype is DType.STRING else dtype.numpy)
+    if dtype is DType.STRING:
+        data = [s.encode("utf-8") for s in arr.ravel()]
+        return onnx.helper.make_tensor(name, onnx.TensorProto.STRING, arr.shape, data)
+    return onnx.numpy_helper.from_array(arr, name)
+
+
+class Lowering:
+    """Emits the ONNX nodes of a frozen graph into a `Builder`."""
+
+    def __init__(self, graph: Graph, builder: Builder | None = None):
+        self.graph = graph
+        self.b = builder or Builder()
+        for node in graph.nodes:
+            if node.op in _UNSUPPORTED:
+                raise UnsupportedOpError(node.op, BACKEND, _UNSUPPORTED[node.op])
+            if node.op not in _LOWERINGS and node.op != "input":
+                raise UnsupportedOpError(node.op, BACKEND)
+
+    def const_of(self, node_id: int) -> np.ndarray:
+        node = self.graph.nodes[node_id]
+        if node.op != "const":
+            raise GraphError(f"node %{node_id} ({node.op}) must be a frozen constant")
+        from tskew.ops.structural import const
+
+        return const(node.attr_dict)
+
+    def dtype_of(self, node_id: int) -> DType:
+        return self.graph.nodes[node_id].type.dtype
+
+    def __call__(
+        self, inputs: Mapping[str, OnnxCol], targets: Mapping[str, int] | None = None
+    ) -> dict[str, Value]:
+        """Emit ``targets`` (default: the outputs) from the bound inputs; returns their values."""
+        targets = dict(self.graph.outputs if targets is None else targets)
+        env: dict[int, Value] = {}
+        for nid in sorted(self.graph.ancestors(targets.values())):
+            node = self.graph.nodes[nid]
+            if node.op == "input":
+                env[nid] = inputs[node.name]
+            else:
+                env[nid] = _LOWERINGS[node.op](self, node, *(env[i] for i in node.inputs))
+        return {name: env[nid] for name, nid in targets.items()}
+
+    # ------------------------------------------------------------ helpers
+    def cast(self, v: Value, src: DType, to: DType) -> str:
+        name = _values(v)
+        return name if src is to else self.b.op("Cast", name, to=onnx_type(to))
+
+    def mask_of(self, *vals: Value) -> str | None:
+        masks = [v.mask for v in vals if isinstance(v, OnnxCol) and v.mask is not None]
+        if not masks:
+            return None
+        out = masks[0]
+        for m in masks[1:]:
+            out = self.b.op("Or", out, m)
+        return out
+
+    def result(self, values: str, *inputs: Value, mask: str | None = None) -> Value:
+        if any(isinstance(v, OnnxCol) for v in inputs):
+            return OnnxCol(values, self.mask_of(*inputs) if mask is None else mask)
+        return values
+
+    def missing(self, x: OnnxCol, dtype: DType) -> str | None:
+        """True where x is null or (for floats) NaN; None when it can't be."""
+        mask = x.mask
+        if dtype.is_float:
+            nan = self.b.op("IsNaN", x.values)
+            mask = nan if mask is None else self.b.op("Or", mask, nan)
+        return mask
+
+    def select(self, cond: str, a: str, b: str, dtype: DType) -> str:
+        """Where(cond, a, b); ONNX Runtime has no bool Where, so bools use And/Or."""
+        if dtype is not DType.BOOL:
+            return self.b.op("Where", cond, a, b)
+        taken = self.b.op("And", cond, a)
+        return self.b.op("Or", taken, self.b.op("And", self.b.op("Not", cond), b))
+
+    def like(self, x: str, value: Any, dtype: DType) -> str:
+        """A tensor shaped like ``x`` filled with ``value`` (Expand of a scalar)."""
+        return self.b.op("Expand", self.b.const(value, dtype), self.b.op("Shape", x))
+
+
+def _values(v: Value) -> str:
+    return v.values if isinstance(v, OnnxCol) else v
+
+
+# --------------------------------------------------------------- structural
+
+
+@lowering("const")
+def _const(ctx: Lowering, node: Node) -> str:
+    value = ctx.const_of(node.id)
+    return ctx.b.const(value.tolist() if value.dtype == object else value, node.type.dtype)
+
+
+# --------------------------------------------------------------- arithmetic
+
+_ARITH = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div"}
+
+
+@lowering(*_ARITH)
+def _arith(ctx: Lowering, node: Node, a: Value, b: Value) -> Value:
+    dtype = node.type.dtype
+    ta, tb = (ctx.dtype_of(i) for i in node.inputs)
+    out = ctx.b.op(_ARITH[node.op], ctx.cast(a, ta, dtype), ctx.cast(b, tb, dtype))
+    return ctx.result(out, a, b)
+
+
+@lowering("neg", "abs")
+def _unary(ctx: Lowering, node: Node, a: Value) -> Value:
+    return ctx.result(ctx.b.op({"neg": "Neg", "abs": "Abs"}[node.op], _values(a)), a)
+
+
+_COMPARE = {
+    "eq": "Equal",
+    "lt": "Less",
+    "le": "LessOrEqual",
+    "gt": "Greater",
+    "ge": "GreaterOrEqual",
+}
+
+
+@lowering("eq", "ne", "lt", "le", "gt", "ge")
+def _compare(ctx: Lowering, node: Node, a: Value, b: Value) -> Value:
+    ta, tb = (ctx.dtype_of(i) for i in node.inputs)
+    dtype = ta if ta == tb else promote(ta, tb)
+    x, y = ctx.cast(a, ta, dtype), ctx.cast(b, tb, dtype)
+    out = ctx.b.op(_COMPARE["eq" if node.op == "ne" else node.op], x, y)
+    if node.op == "ne":
+        out = ctx.b.op("Not", out)
+    return ctx.result(out, a, b)
+
+
+@lowering("and", "or")
+def _logic(ctx: Lowering, node: Node, a: Value, b: Value) -> Value:
+    return ctx.result(ctx.b.op({"and": "And", "or": "Or"}[node.op], _values(a), _values(b)), a, b)
+
+
+@lowering("not")
+def _not(ctx: Lowering, node: Node, a: Value) -> Value:
+    return ctx.result(ctx.b.op("Not", _values(a)), a)
+
+
+# --------------------------------------------------------------------- math
+
+
+@lowering("sqrt", "exp", "sigmoid")
+def _math(ctx: Lowering, node: Node, a: Value) -> Value:
+    dtype = node.type.dtype
+    x = ctx.cast(a, ctx.dtype_of(node.inputs[0]), dtype)
+    if node.op == "sigmoid":
+        # The numpy formula, 1 / (1 + exp(-x)), not ONNX's Sigmoid (rounded differently).
+        one = ctx.b.const(1, dtype)
+        out = ctx.b.op("Div", one, ctx.b.op("Add", one, ctx.b.op("Exp", ctx.b.op("Neg", x))))
+    else:
+        out = ctx.b.op({"sqrt": "Sqrt", "exp": "Exp"}[node.op], x)
+    return ctx.result(out, a)
+
+
+@lowering("log1p")
+def _log1p(ctx: Lowering, node: Node, a: Value) -> Value:
+    """log(u) - ((u - 1) - x) / u, u = 1 + x: the rounding error of u corrected to first order."""
+    dtype = node.type.dtype
+    x = ctx.cast(a, ctx.dtype_of(node.inputs[0]), DType.FLOAT64)
+    b = ctx.b
+    one = b.const(1.0, DType.FLOAT64)
+    u = b.op("Add", one, x)
+    correction = b.op("Div", b.op("Sub", b.op("Sub", u, one), x), u)
+    approx = b.op("Sub", b.op("Log", u), correction)
+    # u == 1: x is below half an ulp of 1, and log1p(x) == x; u == inf: the correction is NaN.
+    exact = b.op("Or", b.op("Equal", u, one), b.op("IsInf", x))
+    out = b.op("Where", exact, x, approx)
+    return ctx.result(ctx.cast(out, DType.FLOAT64, dtype), a)
+
+
+@lowering("clip")
+def _clip(ctx: Lowering, node: Node, x: Value, lo: Value, hi: Value) -> Value:
+    dtype = node.type.dtype
+    vx, vlo, vhi = (
+        ctx.cast(v, ctx.dtype_of(i), dtype) for v, i in zip((x, lo, hi), node.inputs, strict=True)
+    )
+    return ctx.result(ctx.b.op("Min", ctx.b.op("Max", vx, vlo), vhi), x)
+
+
+@lowering("where")
+def _where(ctx: Lowering, node: Node, cond: Value, a: Value, b: Value) -> Value:
+    dtype = node.type.dtype
+    ta, tb = (ctx.dtype_of(i) for i in node.inputs[1:])
+    values = ctx.select(_values(cond), ctx.cast(a, ta, dtype), ctx.cast(b, tb, dtype), dtype)
+    rows = [v for v in (cond, a, b) if isinstance(v, OnnxCol)]
+    if not rows:
+        return values
+    values = ctx.b.op("Expand", values, ctx.b.op("Shape", rows[0].values))
+    if not any(v.mask is not None for v in rows):
+        return OnnxCol(values)
+
+    def mask(v: Value) -> str:
+        if isinstance(v, OnnxCol) and v.mask is not None:
+            return v.mask
+        return ctx.like(values, False, DType.BOOL)
+
+    chosen = ctx.select(_values(cond), mask(a), mask(b), DType.BOOL)
+    return OnnxCol(values, ctx.b.op("Or", mask(cond), chosen))
+
+
+# ------------------------------------------------------------ missing values
+
+
+@lowering("fill_missing")
+def _fill_missing(ctx: Lowering, node: Node, x: Value, fill: Value) -> Value:
+    dtype = node.type.dtype
+    f = ctx.cast(fill, ctx.dtype_of(node.inputs[1]), dtype)
+    if not isinstance(x, OnnxCol):
+        if not dtype.is_float:
+            return x
+        return ctx.b.op("Where", ctx.b.op("IsNaN", x), f, x)
+    missing = ctx.missing(x, dtype)
+    return OnnxCol(x.values if missing is None else ctx.select(missing, f, x.values, dtype))
+
+
+@lowering("is_missing")
+def _is_missing(ctx: Lowering, node: Node, x: Value) -> Value:
+    dtype = ctx.dtype_of(node.inputs[0])
+    if not isinstance(x, OnnxCol):
+        return ctx.b.op("IsNaN", x) if dtype.is_float else ctx.b.const(False, DType.BOOL)
+    missing = ctx.missing(x, dtype)
+    return OnnxCol(missing if missing is not None else ctx.like(x.values, False, DType.BOOL))
+
+
+# ----------------------------------------------------------------- buckets
+
+
+@lowering("apply_buckets")
+def _apply_buckets(ctx: Lowering, node: Node, x: Value, bounds: str) -> Value:
+    """Bucket = how many boundaries are <= x (searchsorted right); NaN -> len(boundaries)."""
+    tx, tb = (ctx.dtype_of(i) for i in node.inputs)
+    dtype = promote(tx, tb)
+    b = ctx.b
+    v = ctx.cast(x, tx, dtype)
+    k = len(ctx.const_of(node.inputs[1]))
+    column = b.op("Unsqueeze", v, b.const([1], DType.INT64))
+    below = b.op(
+        "Cast",
+        b.op("GreaterOrEqual", column, ctx.cast(bounds, tb, dtype)),
+        to=onnx_type(DType.INT64),
+    )
+    count = b.op("ReduceSum", below, b.const([1], DType.INT64), keepdims=0)
+    if dtype.is_float:
+        count = b.op("Where", b.op("IsNaN", v), b.const(k, DType.INT64), count)
+    return ctx.result(count, x)
+
+
+@lowering("one_hot")
+def _one_hot(ctx: Lowering, node: Node, x: OnnxCol) -> OnnxCol:
+    b = ctx.b
+    depth = node.attr("depth")
+    column = b.op("Unsqueeze", x.values, b.const([1], DType.INT64))
+    hot = b.op("Equal", column, b.const(np.arange(depth, dtype=np.int64), DType.INT64))
+    return OnnxCol(b.op("Cast", hot, to=onnx_type(DType.FLOAT32)), x.mask)
+
+
+# -------------------------------------------------------------------- casts
+
+
+@lowering("cast")
+def _cast_op(ctx: Lowering, node: Node, x: Value) -> Value:
+    src, to = ctx.dtype_of(node.inputs[0]), node.type.dtype
+    if src is DType.STRING:
+        return _parse_strings(ctx, x, to)
+    if to is DType.STRING:
+        return ctx.result(_to_strings(ctx, _values(x), src), x)
+    if to is DType.INT64 and src.is_float:
+        return ctx.result(_float_to_int64(ctx, _values(x), src), x)
+    return ctx.result(ctx.cast(x, src, to), x)
+
+
+def _float_to_int64(ctx: Lowering, v: str, src: DType) -> str:
+    """Truncate toward zero; NaN -> 0; beyond the int64 range saturate (numpy semantics)."""
+    b = ctx.b
+    v = ctx.cast(v, src, DType.FLOAT64)
+    limit = b.const(_INT64_MAX_AS_FLOAT, DType.FLOAT64)
+    zero = b.const(0.0, DType.FLOAT64)
+    safe = b.op(
+        "Where", b.op("IsNaN", v), zero, b.op("Min", b.op("Max", v, b.op("Neg", limit)), limit)
+    )
+    too_big = b.op("GreaterOrEqual", safe, limit)
+    # Casting 2**63 itself is undefined in C++: substitute before the cast (which truncates).
+    out = b.op("Cast", b.op("Where", too_big, zero, safe), to=onnx_type(DType.INT64))
+    return b.op("Where", too_big, b.const(np.iinfo(np.int64).max, DType.INT64), out)
+
+
+def _to_strings(ctx: Lowering, v: str, src: DType) -> str:
+    if src is DType.BOOL:
+        return ctx.b.op(
+            "Where", v, ctx.b.const("true", DType.STRING), ctx.b.const("false", DType.STRING)
+        )
+    return ctx.b.op("Cast", v, to=onnx_type(DType.STRING))
+
+
+def int64_literal_pattern() -> str:
+    """RE2 pattern of the integer literals that fit in int64 (what numpy's parser accepts).
+
+    Example:
+        >>> import re
+        >>> p = re.compile(int64_literal_pattern())
+        >>> [bool(p.fullmatch(s)) for s in ["-9223372036854775808", "9223372036854775808", "+007"]]
+        [True, False, True]
+    """
+
+    def at_most(bound: str) -> str:
+        alternatives = [bound]
+        for i, digit in enumerate(bound):
+            if digit != "0":
+                rest = len(bound) - i - 1
+                alternatives.append(f"{bound[:i]}[0-{int(digit) - 1}][0-9]{{{rest}}}")
+        return f"[0-9]{{1,{len(bound) - 1}}}|" + "|".join(alternatives)
+
+    positive, negative = str(2**63 - 1), str(2**63)
+    return f"\\+?0*({at_most(positive)})|-0*({at_most(negative)})"
+
+
+def _parse_strings(ctx: Lowering, x: Value, to: DType) -> Value:
+    b = ctx.b
+    s = _values(x)
+    if to is DType.STRING:
+        return ctx.result(s, x)
+    if to.is_float:
+        raise UnsupportedOpError(
+            "cast",
+            BACKEND,
+            f"string -> {to}: ONNX Runtime's Cast parses with std::stod, which fails on text "
+            "beyond the float range instead of giving a value or a null; parse floats before "
+            "the model (e.g. declare the column as a float in the schema)",
+        )
+    if to is DType.BOOL:
+        ok = b.op("RegexFullMatch", s, pattern=_PATTERNS[DType.BOOL].strip("^$"))
+        parsed = b.op("RegexFullMatch", s, pattern="(?i:true)|1")
+    else:
+        ok = b.op("RegexFullMatch", s, pattern=int64_literal_pattern())
+        cleaned = b.op("Where", ok, s, b.const("0", DType.STRING))
+        parsed = b.op("Cast", cleaned, to=onnx_type(DType.INT64))
+    if not isinstance(x, OnnxCol):
+        return parsed
+    bad = b.op("Not", ok)
+    return OnnxCol(parsed, bad if x.mask is None else b.op("Or", x.mask, bad))
+
+
+# ------------------------------------------------------------------ strings
+
+
+@lowering("cross")
+def _cross(ctx: Lowering, node: Node, *xs: Value) -> Value:
+    b = ctx.b
+    parts = []
+    for i, x in zip(node.inputs, xs, strict=True):
+        dtype = ctx.dtype_of(i)
+        parts.append(_values(x) if dtype is DType.STRING else _to_strings(ctx, _values(x), dtype))
+    sep = b.const(CROSS_SEPARATOR, DType.STRING)
+    out = parts[0]
+    for part in parts[1:]:
+        out = b.op("StringConcat", b.op("StringConcat", out, sep), part)
+    return ctx.result(out, *xs)
+
+
+def _hash_buckets(ctx: Lowering, strings: str, buckets: int) -> str:
+    """MurmurHash3_x86_32 (seed 0) % buckets, via ONNX Runtime's com.microsoft.MurmurHash3."""
+    b = ctx.b
+    h = b.op("MurmurHash3", strings, domain="com.microsoft", positive=1, seed=0)
+    return b.op("Mod", b.op("Cast", h, to=onnx_type(DType.INT64)), b.const(buckets, DType.INT64))
+
+
+@lowering("hash_strings")
+def _hash_strings(ctx: Lowering, node: Node, x: Value) -> Value:
+    return ctx.result(_hash_buckets(ctx, _values(x), node.attr("hash_buckets")), x)
+
+
+@lowering("apply_vocabulary")
+def _apply_vocabulary(ctx: Lowering, node: Node, x: Value, vocab: str) -> Value:
+    b = ctx.b
+    v = _values(x)
+    words = ctx.const_of(node.inputs[1])
+    first: dict[Any, int] = {}
+    for i, key in enumerate(words.tolist()):
+        first.setdefault(key, i)  # the first occurrence wins, as in pyarrow's index_in
+    is_str = ctx.dtype_of(node.inputs[0]) is DType.STRING
+    if first:
+        ids = b.op(
+            "LabelEncoder", v, domain="ai.onnx.ml",
+            keys_tensor=tensor_proto(list(first), DType.STRING if is_str else DType.INT64),
+            values_tensor=tensor_proto(list(first.values()), DType.INT64),
+            default_tensor=tensor_proto([-1], DType.INT64),
+        )  # fmt: skip
+    else:
+        ids = ctx.like(v, -1, DType.INT64)
+    n_oov = node.attr("num_oov_buckets", 0)
+    if n_oov:
+        keys_text = v if is_str else b.op("Cast", v, to=onnx_type(DType.STRING))
+        fallback = b.op(
+            "Add", b.const(len(words), DType.INT64), _hash_buckets(ctx, keys_text, n_oov)
+        )
+    else:
+        fallback = b.const(node.attr("default_value", -1), DType.INT64)
+    return ctx.result(b.op("Where", b.op("Less", ids, b.const(0, DType.INT64)), fallback, ids), x)
+
+
+# ------------------------------------------------------------------- labels
+
+
+@lowering("top_k")
+def _top_k(ctx: Lowering, node: Node, x: OnnxCol) -> OnnxCol:
+    b = ctx.b
+    k = node.attr("k")
+    dtype = ctx.dtype_of(node.inputs[0])
+    scores = b.op("Where", b.op("IsNaN", x.values), b.const(-np.inf, dtype), x.values)
+    out = onnx_module().helper.make_node(
+        "TopK", [scores, b.const([k], DType.INT64)], [b.fresh("topk_values"), b.fresh("topk_ids")],
+        axis=-1, largest=1, sorted=1,
+    )  # fmt: skip
+    b.nodes.append(out)
+    ids = out.output[1]
+    if k == 1:
+        ids = b.op("Squeeze", ids, b.const([1], DType.INT64))
+    return OnnxCol(ids, x.mask)
+
+
+@lowering("map_labels")
+def _map_labels(ctx: Lowering, node: Node, ids: OnnxCol, labels: str) -> OnnxCol:
+    b = ctx.b
+    values = ctx.const_of(node.inputs[1])
+    dtype = node.type.dtype
+    padded = b.const([*values.tolist(), node.attr("default")], dtype)
+    size = b.const(len(values), DType.INT64)
+    inside = b.op(
+        "And",
+        b.op("GreaterOrEqual", ids.values, b.const(0, DType.INT64)),
+        b.op("Less", ids.values, size),
+    )
+    return OnnxCol(b.op("Gather", padded, b.op("Where", inside, ids.values, size)), ids.mask)
+
+
+# -------------------------------------------------------------------- model
+
+
+def transform_model(
+    graph: Graph, extra_outputs: Mapping[str, tuple[int, DType]] | None = None
+) -> Any:
+    """The ONNX ``ModelProto`` of a frozen graph: raw features (+ ``__missing``) -> outputs.
+
+    An output named like a raw input is emitted as ``<name>__out`` (ONNX tensor names are
+    unique). ``extra_outputs`` adds ``name -> (node id, dtype)`` outputs cast to ``dtype``
+    (used to feed a model its inputs in the dtypes it expects).
+    """
+    onnx = onnx_module()
+    helper = onnx.helper
+    b = Builder()
+    lowering_ = Lowering(graph, b)
+    inputs, bound = [], {}
+    for name, nid in graph.inputs.items():
+        vtype = graph.nodes[nid].type
+        inputs.append(helper.make_tensor_value_info(name, onnx_type(vtype.dtype), ["batch"]))
+        values, mask = name, None
+        if vtype.nullable:
+            mask = name + MISSING_SUFFIX
+            inputs.append(helper.make_tensor_value_info(mask, onnx.TensorProto.BOOL, ["batch"]))
+            # Masked slots hold the numpy executor's filler, so no op sees user garbage.
+            filler = (
+                "" if vtype.dtype is DType.STRING else False if vtype.dtype is DType.BOOL else 0
+            )
+            fill = lowering_.like(name, filler, vtype.dtype)
+            values = lowering_.select(mask, fill, name, vtype.dtype)
+        bound[name] = OnnxCol(values, mask)
+    targets = dict(graph.outputs)
+    results = lowering_(bound, targets)
+    outputs = []
+    for name, nid in graph.outputs.items():
+        vtype = graph.nodes[nid].type
+        out_name = output_name(graph, name)
+        b.nodes.append(helper.make_node("Identity", [_values(results[name])], [out_name]))
+        shape = ["batch"] if vtype.width is None else ["batch", vtype.width]
+        outputs.append(helper.make_tensor_value_info(out_name, onnx_type(vtype.dtype), shape))
+    for name, (nid, dtype) in (extra_outputs or {}).items():
+        src = _values(results[_output_of(graph, nid)])
+        vtype = graph.nodes[nid].type
+        b.nodes.append(
+            helper.make_node("Identity", [lowering_.cast(src, vtype.dtype, dtype)], [name])
+        )
+        shape = ["batch"] if vtype.width is None else ["batch", vtype.width]
+        outputs.append(helper.make_tensor_value_info(name, onnx_type(dtype), shape))
+    used = {name for node in b.nodes for name in node.input}
+    initializers = [t for t in b.initializers if t.name in used]
+    graph_proto = helper.make_graph(b.nodes, "tskew_transform", inputs, outputs, initializers)
+    return make_model(graph_proto)
+
+
+def _output_of(graph: Graph, nid: int) -> str:
+    return next(name for name, out in graph.outputs.items() if out == nid)
+
+
+def output_name(graph: Graph, name: str) -> str:
+    """The ONNX output name of transform output ``name``."""
+    return name + "__out" if name in graph.inputs else name
+
+
+def make_model(graph_proto: Any) -> Any:
+    """A ModelProto with tskew's opsets and IR version."""
+    helper = onnx_module().helper
+    model = helper.make_model(
+        graph_proto,
+        opset_imports=[
+            helper.make_opsetid("", OPSET),
+            helper.make_opsetid("ai.onnx.ml", ML_OPSET),
+            helper.make_opsetid("com.microsoft", MS_OPSET),
+        ],
+        producer_name="tskew",
+    )
+    model.ir_version = IR_VERSION
+    return model
+
+
+def run_onnx(model: Any, columns: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Run an ONNX model in onnxruntime on numpy columns; outputs by ONNX name."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    wanted = {i.name for i in session.get_inputs()}
+    feed = {k: np.asarray(v) for k, v in columns.items() if k in wanted}
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(names, feed), strict=True))
