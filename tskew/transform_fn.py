@@ -146,6 +146,29 @@ class TransformFn:
             tft_layout=tft_layout,
         )
 
+    def to_onnx(
+        self,
+        path: str | Path,
+        *,
+        model: Any = None,
+        postprocess: Any = None,
+        model_output: str | None = None,
+    ) -> Path:
+        """Export as one ONNX graph (see `tskew.exporters.onnx_export`).
+
+        Args:
+            path: the ``.onnx`` file to write.
+            model: optional ONNX file / ModelProto, or Keras model (converted with
+                tf2onnx), fed the transformed features by name.
+            postprocess: optional `ts.policy` applied to the predictions.
+            model_output: the model output to serve when it has several.
+        """
+        from tskew.exporters.onnx_export import export_onnx
+
+        return export_onnx(
+            self, path, model=model, postprocess=postprocess, model_output=model_output
+        )
+
     # -------------------------------------------------------------- display
     def __str__(self) -> str:
         lines = [

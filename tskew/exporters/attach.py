@@ -30,12 +30,14 @@ class AttachedModel:
         call: transformed feature tensors -> one prediction tensor.
         output_dtype: dtype of the predictions (float32 or float64).
         output_width: k for ``[n, k]`` predictions, None for ``[n]``.
+        input_dtypes: transformed feature -> the tf dtype the model reads it as.
     """
 
     trackable: Any
     call: Callable[[dict[str, Any]], Any]
     output_dtype: DType
     output_width: int | None
+    input_dtypes: dict[str, Any]  # transformed feature name -> the tf dtype the model reads
 
     def __call__(self, transformed: dict[str, Any]) -> Any:
         tf = tf_module()
@@ -62,7 +64,8 @@ def attach_model(model: Any, tfn: TransformFn, model_output: str | None = None) 
     )
 
 
-def _check_inputs(names: list[str], tfn: TransformFn, what: str) -> None:
+def check_model_inputs(names: list[str], tfn: TransformFn, what: str) -> None:
+    """A model must read transformed features, by name."""
     unknown = [n for n in names if n not in tfn.graph.outputs]
     if unknown:
         raise ArtifactError(
@@ -109,7 +112,7 @@ def _keras(model: Any, tfn: TransformFn, model_output: str | None) -> AttachedMo
     specs = list(structure.values()) if isinstance(structure, dict) else list(model.inputs)
     names = list(structure) if isinstance(structure, dict) else [t.name for t in specs]
     names = [n.split(":")[0] for n in names]
-    _check_inputs(names, tfn, "the Keras model")
+    check_model_inputs(names, tfn, "the Keras model")
     dtypes = {
         n: tf.as_dtype(getattr(s, "dtype", "float32")) for n, s in zip(names, specs, strict=True)
     }
@@ -129,7 +132,7 @@ def _keras(model: Any, tfn: TransformFn, model_output: str | None) -> AttachedMo
         "the Keras model",
     )
     return AttachedModel(
-        model, call, _float_dtype(output.dtype, "the Keras model"), _width(output.shape)
+        model, call, _float_dtype(output.dtype, "the Keras model"), _width(output.shape), dtypes
     )
 
 
@@ -143,11 +146,14 @@ def _saved_model(path: Path, tfn: TransformFn, model_output: str | None) -> Atta
     signature = loaded.signatures["serving_default"]
     specs = signature.structured_input_signature[1]
     what = f"the SavedModel at {path}"
-    _check_inputs(list(specs), tfn, what)
+    check_model_inputs(list(specs), tfn, what)
 
     def call(transformed: dict[str, Any]) -> Any:
         feed = {n: tf.cast(transformed[n], spec.dtype) for n, spec in specs.items()}
         return _pick(signature(**feed), model_output, what)
 
     output = _pick(signature.structured_outputs, model_output, what)
-    return AttachedModel(loaded, call, _float_dtype(output.dtype, what), _width(output.shape))
+    dtypes = {n: spec.dtype for n, spec in specs.items()}
+    return AttachedModel(
+        loaded, call, _float_dtype(output.dtype, what), _width(output.shape), dtypes
+    )

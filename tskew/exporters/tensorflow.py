@@ -222,11 +222,30 @@ def _const(ctx: Lowering, node: Node) -> Any:
 # --------------------------------------------------------------- arithmetic
 
 
+def _opaque(c: Any, like: Any) -> Any:
+    """The dataset value ``c`` broadcast to the shape of the row tensor ``like``.
+
+    Grappler (in a ``tf.function``, a SavedModel and TF Serving) rewrites arithmetic
+    with a constant 0 or 1 operand: ``x + 0`` and ``0 + x`` become ``x`` (so -0.0
+    stays -0.0, where IEEE gives +0.0), ``0 - x`` becomes ``-x`` (0 - 0.0 gives -0.0)
+    and ``1 / x`` becomes ``Reciprocal(x)``, which is not correctly rounded in
+    float32. A constant broadcast to a run-time shape is not a known constant, so
+    the IEEE operation numpy performs is kept.
+    """
+    tf = tf_module()
+    return tf.broadcast_to(c, tf.shape(like))
+
+
 def _binary(fn_name: str) -> LoweringFn:
     def lower(ctx: Lowering, node: Node, a: Value, b: Value) -> Value:
         tf = tf_module()
         dtype = node.type.dtype
-        return _result(getattr(tf.math, fn_name)(_cast(a, dtype), _cast(b, dtype)), a, b)
+        x, y = _cast(a, dtype), _cast(b, dtype)
+        if _is_row(a) and not _is_row(b):
+            y = _opaque(y, x)
+        elif _is_row(b) and not _is_row(a):
+            x = _opaque(x, y)
+        return _result(getattr(tf.math, fn_name)(x, y), a, b)
 
     return lower
 
@@ -284,21 +303,55 @@ def _not(ctx: Lowering, node: Node, a: Value) -> Value:
 def _math(ctx: Lowering, node: Node, a: Value) -> Value:
     tf = tf_module()
     x = _cast(a, node.type.dtype)
+    if node.op == "sqrt":
+        return _result(tf.math.sqrt(x), a)  # IEEE: correctly rounded everywhere
+    fn = tf.math.log1p if node.op == "log1p" else tf.math.exp
     if node.op == "sigmoid":
-        # The numpy formula, not tf.sigmoid (which rounds differently).
-        one = tf.constant(1, x.dtype)
-        out = one / (one + tf.math.exp(-x))
+        # The numpy formula, not tf.sigmoid (which rounds differently); an opaque 1 so
+        # that Grappler does not turn 1 / y into an inexact Reciprocal(y).
+        one = _opaque(tf.constant(1, x.dtype), x)
+        out = one / (one + _transcendental(fn, -x))
     else:
-        out = {"log1p": tf.math.log1p, "sqrt": tf.math.sqrt, "exp": tf.math.exp}[node.op](x)
+        out = _transcendental(fn, x)
     return _result(out, a)
+
+
+def _transcendental(fn: Callable[[Any], Any], x: Any) -> Any:
+    """``fn(x)``; float32 through float64, since Eigen's float32 log1p/exp are several ulp
+    off (numpy's are within about 1 ulp of the correctly rounded value)."""
+    tf = tf_module()
+    if x.dtype == tf.float32:
+        return tf.cast(fn(tf.cast(x, tf.float64)), tf.float32)
+    return fn(x)
 
 
 @lowering("clip")
 def _clip(ctx: Lowering, node: Node, x: Value, lo: Value, hi: Value) -> Value:
-    tf = tf_module()
     dtype = node.type.dtype
-    out = tf.minimum(tf.maximum(_cast(x, dtype), _cast(lo, dtype)), _cast(hi, dtype))
+    out = _np_minimum(_np_maximum(_cast(x, dtype), _cast(lo, dtype)), _cast(hi, dtype))
     return _result(out, x)
+
+
+def _np_maximum(a: Any, b: Any) -> Any:
+    """numpy's ``maximum``: NaN propagates, a tie (0.0 vs -0.0) gives ``b``.
+
+    ``tf.maximum`` answers a tie with either operand depending on the element's
+    position in the vectorised kernel, so -0.0 vs 0.0 is not deterministic.
+    """
+    tf = tf_module()
+    take_a = a > b
+    if a.dtype.is_floating:
+        take_a = tf.logical_or(take_a, tf.math.is_nan(a))
+    return tf.where(take_a, a, b)
+
+
+def _np_minimum(a: Any, b: Any) -> Any:
+    """numpy's ``minimum``: NaN propagates, a tie gives ``b``."""
+    tf = tf_module()
+    take_a = a < b
+    if a.dtype.is_floating:
+        take_a = tf.logical_or(take_a, tf.math.is_nan(a))
+    return tf.where(take_a, a, b)
 
 
 @lowering("where")
