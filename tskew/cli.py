@@ -100,24 +100,50 @@ def _cmd_export(args: argparse.Namespace) -> int:
     """Write the artifact as a SavedModel, with an optional model and policy attached."""
     import tskew as ts
 
+    if not args.saved_model and not args.onnx:
+        raise SystemExit("tskew export: say where to write: --saved-model DIR and/or --onnx FILE")
     tfn = ts.load(args.artifact)
     model = args.model
     if model and Path(model).suffix == ".keras":
         import keras
 
         model = keras.models.load_model(model)  # safe_mode: refuses to run pickled code
-    path = tfn.to_saved_model(
-        args.saved_model,
-        model=model,
-        postprocess=_policy_from_args(args),
-        model_output=args.model_output,
-        tft_layout=args.tft_layout,
-    )
-    print(
-        f"tskew export: wrote SavedModel {path} (signatures serving_default, "
-        f"transform_features, serving_tf_example{'; TFT layout' if args.tft_layout else ''})"
-    )
+    policy = _policy_from_args(args)
+    if args.saved_model:
+        path = tfn.to_saved_model(
+            args.saved_model,
+            model=model,
+            postprocess=policy,
+            model_output=args.model_output,
+            tft_layout=args.tft_layout,
+        )
+        print(
+            f"tskew export: wrote SavedModel {path} (signatures serving_default, "
+            f"transform_features, serving_tf_example{'; TFT layout' if args.tft_layout else ''})"
+        )
+    if args.onnx:
+        path = tfn.to_onnx(
+            args.onnx, model=model, postprocess=policy, model_output=args.model_output
+        )
+        print(f"tskew export: wrote ONNX {path} (opset 21; checked with onnx.checker)")
     return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    """Run every available backend on the user's data; non-zero exit on any mismatch."""
+    import tskew as ts
+    from tskew.verify import verify
+
+    tfn = ts.load(args.artifact)
+    backends = args.backends.split(",") if args.backends else None
+    report = verify(tfn, args.data, backends)
+    print(report.table())
+    print(
+        "tskew verify: all backends agree within the documented tolerance"
+        if report.ok
+        else "tskew verify: MISMATCH beyond the documented tolerance"
+    )
+    return 0 if report.ok else 1
 
 
 def _policy_from_args(args: argparse.Namespace):
@@ -181,8 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.set_defaults(fn=_cmd_analyze, beam=True)
     export = sub.add_parser("export", help="write a saved TransformFn as a TF SavedModel")
     export.add_argument("artifact", help="artifact directory written by TransformFn.save")
-    export.add_argument("--saved-model", required=True, help="SavedModel directory to write")
-    export.add_argument("--model", help="Keras .keras file or SavedModel dir fed the features")
+    export.add_argument("--saved-model", help="SavedModel directory to write")
+    export.add_argument("--onnx", help="ONNX file to write")
+    export.add_argument(
+        "--model", help="model fed the features: .keras file, SavedModel dir, or .onnx file"
+    )
     export.add_argument("--model-output", help="the model output to serve, if it has several")
     export.add_argument("--tft-layout", action="store_true", help="also write TFT's layout")
     export.add_argument("--clip-min", type=float, help="policy: serve predictions >= this")
@@ -191,6 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--labels", help="policy: comma-separated class labels")
     export.add_argument("--top-k", type=int, help="policy: serve the k best labels")
     export.set_defaults(fn=_cmd_export)
+    verify = sub.add_parser(
+        "verify", help="run every available backend on data; exit 1 on any mismatch"
+    )
+    verify.add_argument("artifact", help="artifact directory written by TransformFn.save")
+    verify.add_argument("--data", required=True, help="file or glob the transform reads")
+    verify.add_argument("--backends", help="comma-separated subset of numpy,tensorflow,onnx")
+    verify.set_defaults(fn=_cmd_verify)
     plan = sub.add_parser("plan", help="print the traced graph and the analysis plan")
     plan.add_argument("--preprocessing-fn", required=True)
     plan.add_argument("--data", required=True)
