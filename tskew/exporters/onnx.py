@@ -525,24 +525,26 @@ def _apply_vocabulary(ctx: Lowering, node: Node, x: Value, vocab: str) -> Value:
     for i, key in enumerate(words.tolist()):
         first.setdefault(key, i)  # the first occurrence wins, as in pyarrow's index_in
     is_str = ctx.dtype_of(node.inputs[0]) is DType.STRING
+    n_oov = node.attr("num_oov_buckets", 0)
+    # With 0 or 1 OOV buckets every unknown key gets one id: the lookup's own default.
+    hashed = n_oov > 1
+    default = -1 if hashed else len(words) if n_oov == 1 else node.attr("default_value", -1)
     if first:
         ids = b.op(
             "LabelEncoder", v, domain="ai.onnx.ml",
             keys_tensor=tensor_proto(list(first), DType.STRING if is_str else DType.INT64),
             values_tensor=tensor_proto(list(first.values()), DType.INT64),
-            default_tensor=tensor_proto([-1], DType.INT64),
+            default_tensor=tensor_proto([default], DType.INT64),
         )  # fmt: skip
     else:
-        ids = ctx.like(v, -1, DType.INT64)
-    n_oov = node.attr("num_oov_buckets", 0)
-    if n_oov:
+        ids = ctx.like(v, default, DType.INT64)
+    if hashed:
         keys_text = v if is_str else b.op("Cast", v, to=onnx_type(DType.STRING))
-        fallback = b.op(
+        oov_ids = b.op(
             "Add", b.const(len(words), DType.INT64), _hash_buckets(ctx, keys_text, n_oov)
         )
-    else:
-        fallback = b.const(node.attr("default_value", -1), DType.INT64)
-    return ctx.result(b.op("Where", b.op("Less", ids, b.const(0, DType.INT64)), fallback, ids), x)
+        ids = b.op("Where", b.op("Less", ids, b.const(0, DType.INT64)), oov_ids, ids)
+    return ctx.result(ids, x)
 
 
 # ------------------------------------------------------------------- labels
