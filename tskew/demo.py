@@ -20,7 +20,7 @@ def flights_preprocessing_fn(inputs):
     """A realistic flights feature set: scaling, buckets, vocabularies, crosses."""
     dep_delay = ts.impute(inputs["dep_delay"], strategy="median")
     air_time = ts.impute(inputs["air_time"], strategy="median")
-    tailnum = ts.fill_missing(ts.strip(inputs["tailnum"]), "<missing>")
+    tailnum = ts.fill_missing(inputs["tailnum"], "<missing>")
     return {
         "dep_delay_z": ts.scale_to_z_score(ts.clip_by_quantiles(dep_delay, 0.01, 0.99)),
         "air_time_01": ts.scale_to_0_1(air_time),

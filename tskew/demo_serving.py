@@ -48,7 +48,7 @@ def serve_july(tfn: ts.TransformFn, flights: pd.DataFrame, path: Path, echo: Cal
     try:
         import keras
     except ImportError:  # pragma: no cover - the demo extra installs TensorFlow
-        echo("\n(TensorFlow is not installed: skipping the model and SavedModel part)")
+        echo("\n(TensorFlow is not installed: skipping the model and serving part)")
         return
     keras.utils.set_random_seed(0)
     train = flights[(flights["month"] <= 6) & flights["arr_delay"].notna()]
@@ -69,24 +69,65 @@ def serve_july(tfn: ts.TransformFn, flights: pd.DataFrame, path: Path, echo: Cal
     echo(f"exported transform + model + policy {POLICY.description} to {path.resolve()}")
 
     july = flights[flights["month"] == 7]
-    # A random handful plus one cancelled flight (no dep_time): missing values are served too.
-    july = pd.concat([july.sample(6, random_state=7), july[july["dep_time"].isna()].head(1)])
+    # A random handful, two late departures and one cancelled flight (no dep_time): missing values are served too.
+    late = july[july["dep_delay"] > 60]
+    july = pd.concat(
+        [
+            july.sample(4, random_state=7),
+            late.sample(2, random_state=7),
+            july[july["dep_time"].isna()].head(1),
+        ]
+    )
     raw = july[list(tfn.input_schema)]
     from tskew.exporters.saved_model import serving_inputs
 
-    feed = {k: v.tolist() for k, v in serving_inputs(tfn, raw).items()}
-    served = _serve_without_tskew(path, feed)
-    echo("\nseven raw July flights served by the SavedModel (in a process without tskew):")
+    feed = serving_inputs(tfn, raw)
+    served = _serve_without_tskew(path, {k: v.tolist() for k, v in feed.items()})
+    local = tfn.transform(raw)
+    probability = np.asarray(model({n: np.stack(local[n].to_numpy()) for n in model.input}))
+    onnx_labels, onnx_probability = _serve_onnx(
+        tfn, model, path.with_name(path.name.replace("_saved_model", ".onnx")), feed, echo
+    )
+
+    echo("\nseven raw July flights, served three ways:")
     shown = raw[["carrier", "origin", "dest", "hour", "dep_delay", "distance"]].copy()
-    shown["served"] = served
+    shown["P(late) numpy+keras"] = probability[:, 0].round(4)
+    shown["SavedModel"] = served
+    if onnx_labels is not None:
+        shown["ONNX"] = onnx_labels
     shown["actual arr_delay"] = july["arr_delay"].to_numpy()
     echo(shown.to_string())
-    local = tfn.transform(raw)
-    want = POLICY.apply(model({n: np.stack(local[n].to_numpy()) for n in model.input}))
+    want = list(POLICY.apply(probability)["predictions"])
     echo(
-        f"served labels equal transform + model + policy run here: "
-        f"{list(want['predictions']) == served}"
+        f"SavedModel labels (served in a process without tskew) equal numpy transform + "
+        f"Keras + policy: {want == served}"
     )
+    if onnx_labels is not None:
+        diff = float(np.abs(onnx_probability - probability[:, 0]).max())
+        echo(
+            f"ONNX labels equal them too: {want == onnx_labels}; largest P(late) difference "
+            f"ONNX vs Keras: {diff:.2g} (the transform is bit-identical; the network's float "
+            "math runs in two runtimes)"
+        )
+
+
+def _serve_onnx(tfn: ts.TransformFn, model, path: Path, feed: dict, echo: Callable):
+    """Export transform + model (+ policy) as ONNX and run it in onnxruntime."""
+    try:
+        import onnxruntime as ort
+    except ImportError:  # pragma: no cover - the demo extra installs onnxruntime
+        echo("(onnxruntime is not installed: skipping the ONNX export)")
+        return None, None
+    started = time.perf_counter()
+    labelled = tfn.to_onnx(path, model=model, postprocess=POLICY)
+    scores = tfn.to_onnx(path.with_name(path.stem + "_scores.onnx"), model=model)
+    echo(
+        f"exported the same transform + model (+ policy) as ONNX to {labelled.resolve()} "
+        f"({time.perf_counter() - started:.1f} s, via tf2onnx for the Keras part)"
+    )
+    (labels,) = ort.InferenceSession(str(labelled)).run(None, feed)
+    (probability,) = ort.InferenceSession(str(scores)).run(None, feed)
+    return list(labels), probability
 
 
 _SERVE = textwrap.dedent(

