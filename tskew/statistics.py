@@ -26,7 +26,10 @@ from tskew.analyzers.accumulators import Moments, ValueCounts
 from tskew.schema import DType
 
 NUM_QUANTILES = 10  # deciles: boundaries at k*n//10, plus min and max
-TOP_VALUES = 10
+TOP_VALUES = 10  # for float features, whose values rarely repeat
+TOP_CATEGORIES = 1000  # for string, bool and int64 features: the skew baseline's categories
+HISTOGRAM_BINS = 10  # equal-width bins between the finite min and max (TFDV's standard histogram)
+PERCENTILES = 100  # exact percentiles: the grid of the KS, Wasserstein and PSI comparisons
 
 
 @dataclass
@@ -39,7 +42,14 @@ class FeatureStatistics:
         num_distinct: distinct non-missing values.
         min, max, mean, std: over non-missing values (numeric features).
         quantiles: exact deciles, [min, q10, ..., q90, max] (numeric features).
-        top_values: most frequent values with counts (TFT's vocabulary order).
+        top_values: most frequent values with counts (TFT's vocabulary order); up to
+            `TOP_CATEGORIES` for string/bool/int64 features, `TOP_VALUES` for floats.
+        other_count: non-missing values outside ``top_values``.
+        posinf, neginf: infinite values (floats).
+        histogram: ``[low, high, count]`` buckets, `HISTOGRAM_BINS` of equal width over the
+            finite values (numeric features).
+        percentiles: exact values at sorted positions ``k * n // 100`` (k = 0..99) and the
+            maximum; ``percentile_cdf``: the share of values <= each of them.
     """
 
     name: str
@@ -54,6 +64,12 @@ class FeatureStatistics:
     std: float | None = None
     quantiles: list[Any] = field(default_factory=list)
     top_values: list[tuple[Any, int]] = field(default_factory=list)
+    other_count: int = 0
+    posinf: int = 0
+    neginf: int = 0
+    histogram: list[list[Any]] = field(default_factory=list)
+    percentiles: list[Any] = field(default_factory=list)
+    percentile_cdf: list[float] = field(default_factory=list)
 
     @classmethod
     def from_accumulators(
@@ -65,14 +81,15 @@ class FeatureStatistics:
         stats.count = n + stats.missing + stats.nan
         stats.num_distinct = len(counts.counts)
         values, freq = counts.ranked()
-        stats.top_values = [
-            (_py(v), int(c)) for v, c in zip(values[:TOP_VALUES], freq[:TOP_VALUES], strict=True)
-        ]
+        k = TOP_VALUES if DType(dtype).is_float else TOP_CATEGORIES
+        stats.top_values = [(_py(v), int(c)) for v, c in zip(values[:k], freq[:k], strict=True)]
+        stats.other_count = int(freq[k:].sum())
         if DType(dtype).is_numeric and n:
             positions = [min(n - 1, (k * n) // NUM_QUANTILES) for k in range(NUM_QUANTILES)]
             qs = counts.value_at(np.array([*positions, n - 1]))
             stats.quantiles = [_py(v) for v in qs]
             stats.min, stats.max = stats.quantiles[0], stats.quantiles[-1]
+            _add_distribution(stats, counts)
         if moments is not None and (
             moments.exact.count or moments.exact.posinf_count or moments.exact.neginf_count
         ):
@@ -87,6 +104,7 @@ class FeatureStatistics:
         for key in ("min", "max", "mean", "std"):
             out[key] = _enc(out[key])
         out["quantiles"] = [_enc(v) for v in self.quantiles]
+        out["percentiles"] = [_enc(v) for v in self.percentiles]
         return out
 
     @classmethod
@@ -96,6 +114,7 @@ class FeatureStatistics:
         for key in ("min", "max", "mean", "std"):
             obj[key] = _dec(obj[key])
         obj["quantiles"] = [_dec(v) for v in obj["quantiles"]]
+        obj["percentiles"] = [_dec(v) for v in obj.get("percentiles", [])]
         return cls(**obj)
 
     def summary(self) -> str:
@@ -155,6 +174,42 @@ class DatasetStatistics:
             for s in group.values()
         ]
         return pd.DataFrame(rows)
+
+
+def _add_distribution(stats: FeatureStatistics, counts: ValueCounts) -> None:
+    """Histogram, percentiles and their CDF: the numeric skew baseline, from exact counts."""
+    values, freq = counts.values, counts.counts
+    n = int(freq.sum())
+    finite = np.isfinite(values)
+    stats.posinf = int(freq[values == np.inf].sum()) if values.dtype.kind == "f" else 0
+    stats.neginf = int(freq[values == -np.inf].sum()) if values.dtype.kind == "f" else 0
+    positions = np.array([min(n - 1, (k * n) // PERCENTILES) for k in range(PERCENTILES)] + [n - 1])
+    points = counts.value_at(positions)
+    cumulative = np.cumsum(freq)
+    at_or_below = np.searchsorted(values, points, side="right")
+    stats.percentiles = [_py(v) for v in points]
+    stats.percentile_cdf = [float(cumulative[i - 1]) / n if i else 0.0 for i in at_or_below]
+    if finite.any():
+        lo, hi = float(values[finite][0]), float(values[finite][-1])
+        edges = histogram_edges(lo, hi)
+        # Bucket i holds edges[i] <= x < edges[i+1]; the last bucket also holds its upper edge.
+        idx = np.clip(np.searchsorted(edges, values[finite], side="right") - 1, 0, len(edges) - 2)
+        binned = np.bincount(idx, weights=freq[finite], minlength=len(edges) - 1)
+        stats.histogram = [
+            [float(edges[i]), float(edges[i + 1]), int(binned[i])] for i in range(len(edges) - 1)
+        ]
+
+
+def histogram_edges(lo: float, hi: float) -> np.ndarray:
+    """`HISTOGRAM_BINS` + 1 equal-width edges over [lo, hi] (one zero-width bin when lo == hi).
+
+    Example:
+        >>> histogram_edges(0.0, 10.0)[:3].tolist()
+        [0.0, 1.0, 2.0]
+    """
+    if lo == hi:
+        return np.array([lo, hi])
+    return np.linspace(lo, hi, HISTOGRAM_BINS + 1)
 
 
 def _py(v: Any) -> Any:
