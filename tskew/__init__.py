@@ -46,6 +46,9 @@ _LAZY = {
     "Column": ("tskew.tracing", "Column"),
     "trace": ("tskew.tracing", "trace"),
     "policy": ("tskew.policy", None),  # the module: ts.policy.clip(...)
+    "skew_report": ("tskew.skew.detect", "skew_report"),
+    "SkewReport": ("tskew.skew.report", "SkewReport"),
+    "Thresholds": ("tskew.skew.thresholds", "Thresholds"),
 }
 
 __all__ = [

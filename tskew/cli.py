@@ -168,6 +168,26 @@ def _policy_from_args(args: argparse.Namespace):
     return policy
 
 
+def _cmd_skew_report(args: argparse.Namespace) -> int:
+    """Exit 0: nothing beyond an error threshold; 1: something is; 2: unusable input."""
+    import tskew as ts
+
+    tfn = ts.load(args.artifact)
+    report = ts.skew_report(tfn, args.serving, args.thresholds, artifact=args.artifact)
+    if report.rows.get("serving", 0) == 0:
+        print(f"tskew skew-report: error: no usable serving rows in {args.serving}", file=sys.stderr)
+        return 2
+    text = report.render(args.format, color=None if args.output is None else False)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"tskew skew-report: wrote {args.format} report to {args.output}")
+        if args.format != "text":
+            print(report.render("text"))
+    else:
+        print(text)
+    return 0 if report.passed else 1
+
+
 def _cmd_ops(args: argparse.Namespace) -> int:
     from tskew.ops.registry import all_ops
 
@@ -227,6 +247,15 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--data", required=True, help="file or glob the transform reads")
     verify.add_argument("--backends", help="comma-separated subset of numpy,tensorflow,onnx")
     verify.set_defaults(fn=_cmd_verify)
+    skew = sub.add_parser(
+        "skew-report", help="compare serving data with the training baseline of an artifact"
+    )
+    skew.add_argument("--artifact", required=True, help="artifact directory")
+    skew.add_argument("--serving", required=True, nargs="+", help="serving files or globs")
+    skew.add_argument("--thresholds", help="TOML file with thresholds (see README)")
+    skew.add_argument("--format", default="text", choices=["text", "json", "markdown", "html"])
+    skew.add_argument("--output", help="write the report here instead of printing it")
+    skew.set_defaults(fn=_cmd_skew_report)
     plan = sub.add_parser("plan", help="print the traced graph and the analysis plan")
     plan.add_argument("--preprocessing-fn", required=True)
     plan.add_argument("--data", required=True)

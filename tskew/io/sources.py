@@ -125,14 +125,14 @@ def open_source(
         isinstance(data, list | tuple) and data and all(isinstance(d, str | Path) for d in data)
     ):
         return _open_files(expand_paths(data), schema, log, batch_size, cache_bytes, data)
-    table, description = _in_memory_table(data)
+    table, description = in_memory_table(data)
     if schema is None:
         schema = Schema.infer(table)
     conformed = conform(table, schema, description, log, lambda i: (None, ""))
     return Source(schema, description, log, _cached=conformed.to_batches(batch_size))
 
 
-def _in_memory_table(data: Any) -> tuple[pa.Table, str]:
+def in_memory_table(data: Any) -> tuple[pa.Table, str]:
     try:
         import pandas as pd
     except ImportError:  # pragma: no cover - pandas is a core dependency
@@ -212,7 +212,7 @@ def read_file(
             table = conform(group, schema, str(path), log, lambda i: (None, ""))
             yield from table.to_batches(batch_size)
         return
-    for table, lines, raws in _text_chunks(path, fmt, log, batch_size):
+    for table, lines, raws in text_chunks(path, fmt, log, batch_size):
 
         def locate(i: int, lines=lines, raws=raws) -> tuple[int | None, str]:
             return int(lines[i]), (raws[i] if raws is not None else "")
@@ -220,7 +220,7 @@ def read_file(
         yield from conform(table, schema, str(path), log, locate).to_batches(batch_size)
 
 
-def _text_chunks(path: Path, fmt: str, log: BadRecordLog, batch_size: int):
+def text_chunks(path: Path, fmt: str, log: BadRecordLog, batch_size: int):
     if fmt == "csv":  # blocks of roughly batch_size rows keep memory proportional to it
         block = min(max(batch_size * 64, 1 << 16), 1 << 24)
         return read_csv_chunks(path, log, block)
@@ -244,7 +244,7 @@ def infer_files(files: list[Path], batch_size: int) -> Schema:
             for name, has_nulls in _parquet_null_presence(pfile).items():
                 nulls[name] = nulls.get(name, False) or has_nulls
             continue
-        for table, _, _ in _text_chunks(path, fmt, scratch, batch_size):
+        for table, _, _ in text_chunks(path, fmt, scratch, batch_size):
             for name in table.column_names:
                 col = table.column(name).combine_chunks()
                 # CSV cells are text to parse; JSON values carry their own types

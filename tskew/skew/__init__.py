@@ -1,0 +1,1 @@
+"""Skew detection: serving data compared with the training statistics an artifact carries."""

@@ -1,0 +1,130 @@
+"""Streaming serving-side counts, binned on the training baseline's own bins.
+
+Memory is flat in rows: a numeric feature keeps fixed-size bin counts (training
+histogram bins, percentile slots) and moments; a categorical one keeps a count
+per distinct serving value.
+
+Example:
+    >>> import pyarrow as pa
+    >>> import tskew as ts
+    >>> tfn = ts.analyze(lambda i: {"y": i["x"] * 1.0}, {"x": [0.0, 10.0]})
+    >>> acc = NumericAccumulator(tfn.statistics.inputs["x"])
+    >>> acc.add(pa.array([5.0, 20.0, None]), violations=0)
+    >>> acc.count, acc.missing, acc.above
+    (3, 1, 1)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tskew.statistics import FeatureStatistics
+
+
+class _Common:
+    """Counts every feature has: rows, missing (null or NaN), dtype violations."""
+
+    def __init__(self, baseline: FeatureStatistics):
+        self.baseline = baseline
+        self.count = 0
+        self.missing = 0
+        self.violations = 0
+
+    @property
+    def present(self) -> int:
+        return self.count - self.missing
+
+
+class NumericAccumulator(_Common):
+    """Serving counts on the training histogram edges and percentile points."""
+
+    kind = "numeric"
+
+    def __init__(self, baseline: FeatureStatistics):
+        super().__init__(baseline)
+        hist = baseline.histogram
+        self.edges = np.array([b[0] for b in hist] + [hist[-1][1]] if hist else [], np.float64)
+        self.points = np.array(baseline.percentiles, np.float64)
+        self.bins = np.zeros(max(len(self.edges) - 1, 0), np.int64)
+        self.below = self.above = 0  # finite values outside the training histogram range
+        self.posinf = self.neginf = self.nan = 0
+        self.finite_min, self.finite_max = np.inf, -np.inf
+        # slots[k]: values in (points[k-1], points[k]]; the last slot: above the maximum.
+        self.slots = np.zeros(len(self.points) + 1, np.int64)
+        self.min, self.max = np.inf, -np.inf
+
+    def add(self, values: pa.Array, violations: int) -> None:
+        """Fold one batch of typed values (nulls = missing or violations)."""
+        self.count += len(values)
+        self.violations += violations
+        v = np.asarray(
+            values.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False), np.float64
+        )
+        present = v[~np.isnan(v)]
+        self.missing += len(v) - len(present)
+        self.nan += int(np.count_nonzero(np.isnan(v))) - values.null_count
+        if not len(present):
+            return
+        self.min, self.max = min(self.min, present.min()), max(self.max, present.max())
+        self.posinf += int(np.count_nonzero(present == np.inf))
+        self.neginf += int(np.count_nonzero(present == -np.inf))
+        self.slots += np.bincount(
+            np.searchsorted(self.points, present, side="left"), minlength=len(self.slots)
+        )
+        finite = present[np.isfinite(present)]
+        if len(finite):
+            self.finite_min = min(self.finite_min, float(finite.min()))
+            self.finite_max = max(self.finite_max, float(finite.max()))
+        if len(self.edges):
+            lo, hi = self.edges[0], self.edges[-1]
+            self.below += int(np.count_nonzero(finite < lo))
+            self.above += int(np.count_nonzero(finite > hi))
+            inside = finite[(finite >= lo) & (finite <= hi)]
+            idx = np.clip(
+                np.searchsorted(self.edges, inside, side="right") - 1, 0, len(self.bins) - 1
+            )
+            self.bins += np.bincount(idx, minlength=len(self.bins))
+
+    def cdf(self) -> np.ndarray:
+        """Share of present serving values <= each training percentile point."""
+        n = self.slots.sum()
+        return np.cumsum(self.slots[:-1]) / n if n else np.full(len(self.points), np.nan)
+
+
+class CategoricalAccumulator(_Common):
+    """A count per distinct serving value."""
+
+    kind = "categorical"
+
+    def __init__(self, baseline: FeatureStatistics):
+        super().__init__(baseline)
+        self.counts: Counter[Any] = Counter()
+
+    def add(self, values: pa.Array, violations: int) -> None:
+        self.count += len(values)
+        self.violations += violations
+        present = values.drop_null()
+        if pa.types.is_floating(values.type):
+            present = present.filter(pc.invert(pc.is_nan(present)))
+        self.missing += len(values) - len(present)
+        if len(present):
+            vc = pc.value_counts(present)
+            self.counts.update(
+                dict(
+                    zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True)
+                )
+            )
+
+
+def accumulator_for(
+    baseline: FeatureStatistics, categorical: bool
+) -> NumericAccumulator | CategoricalAccumulator:
+    """The accumulator a feature's kind needs (numeric needs a histogram in the baseline)."""
+    if categorical or not baseline.histogram:
+        return CategoricalAccumulator(baseline)
+    return NumericAccumulator(baseline)

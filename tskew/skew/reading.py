@@ -1,0 +1,159 @@
+"""Serving data for the skew detector: files or in-memory tables, read leniently.
+
+Unlike training reads, a value that does not fit the training dtype is not a bad
+record that drops its row: it is a dtype violation of that one feature, counted
+with an example (file:line), while the row's other features still count.
+Unparseable lines (bad JSON, broken CSV rows) are bad records. JSONL lines may be
+plain feature objects or TF Serving REST bodies: ``{"instances": [{...}, ...]}``
+(row format) or ``{"inputs": {"f": [...], ...}}`` (columnar format).
+
+Example:
+    >>> import pyarrow as pa
+    >>> from tskew.io.bad_records import BadRecordLog
+    >>> chunks = list(serving_chunks(pa.table({"x": [1.0, 2.0]}), BadRecordLog("skip")))
+    >>> chunks[0].table.num_rows, chunks[0].locate(1)
+    (2, 'pyarrow Table (2 rows) row 1')
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tskew.errors import SchemaError
+from tskew.io.bad_records import BadRecord, BadRecordLog
+from tskew.io.conform import convert
+from tskew.io.sources import expand_paths, file_format, in_memory_table, text_chunks
+from tskew.schema import DType
+
+CHUNK_ROWS = 1 << 16
+
+
+@dataclass
+class Chunk:
+    """Raw serving rows (columns as they came) and where each row came from."""
+
+    table: pa.Table
+    locate: Callable[[int], str]
+
+
+def serving_chunks(data: Any, log: BadRecordLog, chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
+    """Raw chunks of ``data``: a path/glob (CSV, Parquet, JSONL), DataFrame, Arrow, dict."""
+    if isinstance(data, str | Path) or (
+        isinstance(data, list | tuple) and data and all(isinstance(d, str | Path) for d in data)
+    ):
+        for path in expand_paths(data):
+            yield from _file_chunks(path, log, chunk_rows)
+        return
+    table, description = in_memory_table(data)
+    for start in range(0, max(table.num_rows, 1), chunk_rows):
+        part = table.slice(start, chunk_rows)
+        yield Chunk(part, lambda i, s=start: f"{description} row {s + i}")
+
+
+def _file_chunks(path: Path, log: BadRecordLog, chunk_rows: int) -> Iterator[Chunk]:
+    fmt = file_format(path)
+    if fmt == "parquet":
+        pfile = pq.ParquetFile(path)
+        start = 0
+        for rg in range(pfile.metadata.num_row_groups):
+            group = pfile.read_row_group(rg)
+            yield Chunk(group, lambda i, s=start: f"{path} row {s + i}")
+            start += group.num_rows
+    elif fmt == "jsonl":
+        yield from _jsonl_chunks(path, log, chunk_rows)
+    else:
+        for table, lines, _ in text_chunks(path, fmt, log, chunk_rows):
+            yield Chunk(table, lambda i, lines=lines: f"{path}:{int(lines[i])}")
+
+
+def _jsonl_chunks(path: Path, log: BadRecordLog, chunk_rows: int) -> Iterator[Chunk]:
+    """One row per plain JSON object, several per TF Serving request body."""
+    from tskew.io.text import open_binary
+
+    rows: list[dict] = []
+    lines: list[int] = []
+    with open_binary(path) as handle:
+        for number, raw in enumerate(handle, start=1):
+            text = raw.decode("utf-8", errors="replace").strip()
+            if not text:
+                continue
+            try:
+                parsed = _rows_of(json.loads(text))
+            except (ValueError, TypeError) as err:
+                log.report(BadRecord(str(path), number, f"not a JSON request: {err}", text))
+                continue
+            rows += parsed
+            lines += [number] * len(parsed)
+            if len(rows) >= chunk_rows:
+                yield _rows_chunk(rows, lines, path)
+                rows, lines = [], []
+    if rows:
+        yield _rows_chunk(rows, lines, path)
+
+
+def _rows_of(obj: Any) -> list[dict]:
+    """Feature rows of one JSON line (plain object or TF Serving REST body)."""
+    if not isinstance(obj, dict):
+        raise TypeError(f"expected a JSON object, got {type(obj).__name__}")
+    if "instances" in obj:
+        rows = obj["instances"]
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise TypeError('"instances" must be a list of feature objects')
+        return rows
+    if "inputs" in obj:
+        inputs = obj["inputs"]
+        if isinstance(inputs, list) and all(isinstance(r, dict) for r in inputs):
+            return inputs
+        if not isinstance(inputs, dict):
+            raise TypeError('"inputs" must map feature names to lists of values')
+        columns = {k: v if isinstance(v, list) else [v] for k, v in inputs.items()}
+        sizes = {len(v) for v in columns.values()}
+        if len(sizes) > 1:
+            raise TypeError(f'"inputs" columns have different lengths {sorted(sizes)}')
+        n = sizes.pop() if sizes else 0
+        return [{k: v[i] for k, v in columns.items()} for i in range(n)]
+    return [obj]
+
+
+def _rows_chunk(rows: list[dict], lines: list[int], path: Path) -> Chunk:
+    names = list(dict.fromkeys(k for row in rows for k in row))
+    columns = {name: _column([row.get(name) for row in rows]) for name in names}
+    table = pa.table(columns) if columns else pa.table({"": pa.nulls(len(rows))}).drop([""])
+    return Chunk(table, lambda i, lines=lines: f"{path}:{lines[i]}")
+
+
+def _column(values: list) -> pa.Array:
+    """Values as one Arrow array; mixed types fall back to their text (parsed later)."""
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if v is None else _text(v) for v in values], pa.string())
+
+
+def _text(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, list | dict | bool) else str(value)
+
+
+def typed_column(
+    table: pa.Table, name: str, dtype: DType, source: str
+) -> tuple[pa.Array, np.ndarray, str | None]:
+    """(values as ``dtype`` with violations nulled, violation mask, reason of the first)."""
+    raw = table.column(name)
+    try:
+        values, bad = convert(raw, dtype, name, source)
+    except SchemaError as err:  # the whole column has an incompatible type
+        bad = np.asarray(raw.is_valid())
+        return pa.nulls(len(raw), dtype.arrow), bad, str(err)
+    if not bad.any():
+        return values, bad, None
+    first = int(np.argmax(bad))
+    reason = f"feature {name!r}: {raw[first].as_py()!r} is not a valid {dtype}"
+    return values, bad, reason
