@@ -175,7 +175,7 @@ def _cmd_skew_report(args: argparse.Namespace) -> int:
     tfn = ts.load(args.artifact)
     report = ts.skew_report(tfn, args.serving, args.thresholds, artifact=args.artifact)
     if report.rows.get("serving", 0) == 0:
-        print(f"tskew skew-report: error: no usable serving rows in {args.serving}", file=sys.stderr)
+        print(f"tskew skew-report: error: no serving rows in {args.serving}", file=sys.stderr)
         return 2
     text = report.render(args.format, color=None if args.output is None else False)
     if args.output:

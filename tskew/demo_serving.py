@@ -69,15 +69,10 @@ def serve_july(tfn: ts.TransformFn, flights: pd.DataFrame, path: Path, echo: Cal
     echo(f"exported transform + model + policy {POLICY.description} to {path.resolve()}")
 
     july = flights[flights["month"] == 7]
-    # A random handful, two late departures and one cancelled flight (no dep_time): missing values are served too.
-    late = july[july["dep_delay"] > 60]
-    july = pd.concat(
-        [
-            july.sample(4, random_state=7),
-            late.sample(2, random_state=7),
-            july[july["dep_time"].isna()].head(1),
-        ]
-    )
+    # A random handful, two late departures and a cancelled flight (missing values served too).
+    late = july[july["dep_delay"] > 60].sample(2, random_state=7)
+    cancelled = july[july["dep_time"].isna()].head(1)
+    july = pd.concat([july.sample(4, random_state=7), late, cancelled])
     raw = july[list(tfn.input_schema)]
     from tskew.exporters.saved_model import serving_inputs
 

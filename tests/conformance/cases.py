@@ -234,7 +234,7 @@ CASES = [
                 False,
             ],
         },
-    ),  # fmt: skip
+    ),
     Case(
         "where_and_one_hot",
         lambda i: {"w": ts.where(i["n"] > 2, i["n"], -i["n"]), "o": ts.one_hot(i["n"], 4)},

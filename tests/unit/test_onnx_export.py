@@ -142,7 +142,7 @@ def test_keras_model_through_tf2onnx_matches_savedmodel(tfn, tmp_path):
 
 def test_unsupported_ops_fail_naming_the_op(tmp_path):
     tfn = ts.analyze(lambda i: {"y": ts.hash_strings(ts.lower(i["s"]), 10)}, {"s": ["A"]})
-    with pytest.raises(ts.UnsupportedOpError, match="'lower'.*locale"):
+    with pytest.raises(ts.UnsupportedOpError, match=r"'lower'.*locale"):
         tfn.to_onnx(tmp_path / "x.onnx")
     tfn = ts.analyze(
         lambda i: {"y": ts.fill_missing(ts.cast(i["s"], "float64"), 0.0)}, {"s": ["1"]}
@@ -155,7 +155,7 @@ def test_unsupported_ops_fail_naming_the_op(tmp_path):
 def test_model_errors_name_the_problem(tfn, tmp_path):
     with pytest.raises(ts.ArtifactError, match="needs a model"):
         tfn.to_onnx(tmp_path / "a.onnx", postprocess=ts.policy.clip(min=0.0))
-    with pytest.raises(ts.ArtifactError, match="not an .onnx file"):
+    with pytest.raises(ts.ArtifactError, match=r"not an \.onnx file"):
         tfn.to_onnx(tmp_path / "a.onnx", model=tmp_path / "missing.onnx")
     from onnx import TensorProto, helper
 

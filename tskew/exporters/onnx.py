@@ -78,10 +78,15 @@ def onnx_type(dtype: DType) -> int:
 
 @dataclass
 class OnnxCol:
-    """A row value: the name of its values tensor and of its null mask (or None)."""
+    """A row value: the name of its values tensor and of its null mask (or None).
+
+    ``nan_free`` marks float values that cannot hold NaN (the result of ``fill_missing``),
+    so consumers skip their NaN checks.
+    """
 
     values: str
     mask: str | None = None
+    nan_free: bool = False
 
 
 Value = Any  # OnnxCol | str (a dataset value: initializer name)
@@ -205,7 +210,7 @@ class Lowering:
     def missing(self, x: OnnxCol, dtype: DType) -> str | None:
         """True where x is null or (for floats) NaN; None when it can't be."""
         mask = x.mask
-        if dtype.is_float:
+        if dtype.is_float and not x.nan_free:
             nan = self.b.op("IsNaN", x.values)
             mask = nan if mask is None else self.b.op("Or", mask, nan)
         return mask
@@ -339,7 +344,7 @@ def _where(ctx: Lowering, node: Node, cond: Value, a: Value, b: Value) -> Value:
     def mask(v: Value) -> str:
         if isinstance(v, OnnxCol) and v.mask is not None:
             return v.mask
-        return ctx.like(values, False, DType.BOOL)
+        return ctx.b.const(False, DType.BOOL)  # broadcast by Where/Or
 
     chosen = ctx.select(_values(cond), mask(a), mask(b), DType.BOOL)
     return OnnxCol(values, ctx.b.op("Or", mask(cond), chosen))
@@ -357,7 +362,8 @@ def _fill_missing(ctx: Lowering, node: Node, x: Value, fill: Value) -> Value:
             return x
         return ctx.b.op("Where", ctx.b.op("IsNaN", x), f, x)
     missing = ctx.missing(x, dtype)
-    return OnnxCol(x.values if missing is None else ctx.select(missing, f, x.values, dtype))
+    values = x.values if missing is None else ctx.select(missing, f, x.values, dtype)
+    return OnnxCol(values, nan_free=dtype.is_float)
 
 
 @lowering("is_missing")
@@ -387,7 +393,7 @@ def _apply_buckets(ctx: Lowering, node: Node, x: Value, bounds: str) -> Value:
         to=onnx_type(DType.INT64),
     )
     count = b.op("ReduceSum", below, b.const([1], DType.INT64), keepdims=0)
-    if dtype.is_float:
+    if dtype.is_float and not (isinstance(x, OnnxCol) and x.nan_free):
         count = b.op("Where", b.op("IsNaN", v), b.const(k, DType.INT64), count)
     return ctx.result(count, x)
 
@@ -602,17 +608,13 @@ def transform_model(
     for name, nid in graph.inputs.items():
         vtype = graph.nodes[nid].type
         inputs.append(helper.make_tensor_value_info(name, onnx_type(vtype.dtype), ["batch"]))
-        values, mask = name, None
+        mask = None
         if vtype.nullable:
             mask = name + MISSING_SUFFIX
             inputs.append(helper.make_tensor_value_info(mask, onnx.TensorProto.BOOL, ["batch"]))
-            # Masked slots hold the numpy executor's filler, so no op sees user garbage.
-            filler = (
-                "" if vtype.dtype is DType.STRING else False if vtype.dtype is DType.BOOL else 0
-            )
-            fill = lowering_.like(name, filler, vtype.dtype)
-            values = lowering_.select(mask, fill, name, vtype.dtype)
-        bound[name] = OnnxCol(values, mask)
+        # Values in masked slots are never read into a result: every op carries the mask,
+        # and fill_missing / is_missing / where read it; so they are not normalised.
+        bound[name] = OnnxCol(name, mask)
     targets = dict(graph.outputs)
     results = lowering_(bound, targets)
     outputs = []

@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tskew.errors import ArtifactError
-from tskew.exporters import tf_labels  # noqa: F401  (registers the label lowerings)
 from tskew.exporters.tensorflow import Lowering, TfCol, tf_dtype, tf_module
 from tskew.ir.graph import Graph
 from tskew.schema import DType

@@ -102,6 +102,8 @@ class Lowering:
     """
 
     def __init__(self, graph: Graph):
+        from tskew.exporters import tf_labels  # noqa: F401  (registers top_k, map_labels)
+
         tf = tf_module()
         self.graph = graph
         missing = sorted({n.op for n in graph.nodes} - set(_LOWERINGS) - {"input"})
@@ -110,7 +112,8 @@ class Lowering:
         self.tables: dict[int, Any] = {}
         for node in graph.nodes:
             if node.op == "apply_vocabulary":
-                self.tables[node.id] = _vocabulary_table(self.const_of(node.inputs[1]))
+                vocab = self.const_of(node.inputs[1])
+                self.tables[node.id] = _vocabulary_table(vocab, _unknown_id(node, len(vocab)))
             elif node.op == "lower" and "lower" not in self.tables:
                 from tskew.exporters.tf_strings import lower_table
 
@@ -145,7 +148,13 @@ class Lowering:
         return {name: _values(env[nid]) for name, nid in targets.items()}
 
 
-def _vocabulary_table(vocab: np.ndarray) -> Any:
+def _unknown_id(node: Node, size: int) -> int:
+    """The id of every unknown key when it is one id (0 or 1 OOV buckets), else -1."""
+    n_oov = node.attr("num_oov_buckets", 0)
+    return size if n_oov == 1 else node.attr("default_value", -1) if n_oov == 0 else -1
+
+
+def _vocabulary_table(vocab: np.ndarray, default: int) -> Any:
     """key -> first index in the vocabulary (pyarrow's index_in also finds the first)."""
     tf = tf_module()
     first: dict[Any, int] = {}
@@ -158,7 +167,7 @@ def _vocabulary_table(vocab: np.ndarray) -> Any:
         tf.lookup.KeyValueTensorInitializer(
             tf.constant(list(first), key_dtype), tf.constant(list(first.values()), tf.int64)
         ),
-        default_value=-1,
+        default_value=default,
     )
 
 
@@ -555,14 +564,14 @@ def _apply_vocabulary(ctx: Lowering, node: Node, x: Value, vocab: Any) -> Value:
     tf = tf_module()
     v = _values(x)
     table = ctx.tables[node.id]
-    ids = tf.fill(tf.shape(v, out_type=tf.int64), tf.constant(-1, tf.int64))
-    if table is not None:
-        ids = table.lookup(v)
     size = len(ctx.const_of(node.inputs[1]))
-    n_oov = node.attr("num_oov_buckets", 0)
-    if n_oov:
-        keys = v if v.dtype == tf.string else tf.strings.as_string(v)
-        fallback = size + _hash_buckets(keys, n_oov)
+    unknown = _unknown_id(node, size)
+    if table is None:
+        ids = tf.fill(tf.shape(v, out_type=tf.int64), tf.constant(unknown, tf.int64))
     else:
-        fallback = tf.fill(tf.shape(ids), tf.constant(node.attr("default_value", -1), tf.int64))
-    return _result(tf.where(ids < 0, fallback, ids), x)
+        ids = table.lookup(v)  # unknown keys get `unknown` from the table itself
+    n_oov = node.attr("num_oov_buckets", 0)
+    if n_oov > 1:  # each unknown key hashes to one of the OOV ids
+        keys = v if v.dtype == tf.string else tf.strings.as_string(v)
+        ids = tf.where(ids < 0, size + _hash_buckets(keys, n_oov), ids)
+    return _result(ids, x)
