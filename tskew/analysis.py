@@ -29,7 +29,7 @@ from tskew.exporters.numpy import Executor
 from tskew.io import open_source
 from tskew.ir.graph import Graph
 from tskew.plan import AccumulatorSpec, Phase, Plan, make_plan
-from tskew.schema import Schema
+from tskew.schema import Schema, SchemaLike, as_schema
 from tskew.statistics import DatasetStatistics, FeatureStatistics
 from tskew.tracing import describe_node, trace
 from tskew.transform_fn import TransformFn, arrow_output_schema
@@ -165,7 +165,7 @@ def output_statistics(graph: Graph, accs: Mapping, rows: int) -> dict[str, Featu
 def analyze(
     preprocessing_fn: Callable,
     data: Any,
-    schema: Schema | Mapping | None = None,
+    schema: SchemaLike | None = None,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_bad_record: str = "error",
@@ -179,7 +179,8 @@ def analyze(
         preprocessing_fn: ``inputs -> dict`` of output columns, written with ``ts.*``.
         data: a CSV/Parquet/JSONL path or glob (or a list), a pandas DataFrame,
             a pyarrow Table/RecordBatch, or a dict of columns.
-        schema: raw feature types; inferred from the data when omitted.
+        schema: raw feature types (a `Schema`, a dict, or a tensorflow_metadata Schema
+            proto or .pbtxt path); inferred from the data when omitted.
         batch_size: rows per batch while streaming.
         on_bad_record: "error" (default) stops at the first malformed record with
             its file and line; "skip" drops it and counts it in the statistics.
@@ -202,7 +203,7 @@ def analyze(
 def analyze_and_transform(
     preprocessing_fn: Callable,
     data: Any,
-    schema: Schema | Mapping | None = None,
+    schema: SchemaLike | None = None,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_bad_record: str = "error",
@@ -227,15 +228,15 @@ def _source_options(batch_size: int, on_bad_record: str, cache_bytes: int | None
 def _analyze(
     preprocessing_fn: Callable,
     data: Any,
-    schema: Schema | Mapping | None,
+    schema: SchemaLike | None,
     source_options: dict[str, Any],
     output_statistics: bool,
     workers: int | None,
     keep_output: bool,
 ) -> tuple[TransformFn, pa.Table | None]:
     started = time.perf_counter()
-    if schema is not None and not isinstance(schema, Schema):
-        schema = Schema(schema)
+    if schema is not None:
+        schema = as_schema(schema)
     source = open_source(data, schema, **source_options)
     graph = trace(preprocessing_fn, source.schema)
     plan = make_plan(graph, statistics=True)

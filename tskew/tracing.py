@@ -41,7 +41,7 @@ class GraphBuilder:
         self, op: str, inputs: tuple[int, ...] = (), name: str | None = None, **attrs: Any
     ) -> int:
         attr_t = make_attrs(**attrs)
-        key = (op, inputs, attr_t, name)
+        key = (op, inputs, _distinct(attr_t), name)
         if key in self._index:
             return self._index[key]
         opdef = get_op(op)
@@ -67,6 +67,11 @@ class GraphBuilder:
         nid = self.add("input", (), name=name, dtype=ftype.dtype.value, nullable=ftype.nullable)
         self.inputs[name] = nid
         return nid
+
+
+def _distinct(attrs: tuple) -> tuple:
+    """Attributes as a lookup key in which -0.0 and 0.0 differ (they compare equal)."""
+    return tuple((k, (float.hex(v), "float") if isinstance(v, float) else v) for k, v in attrs)
 
 
 def describe_node(nodes: list[Node] | tuple[Node, ...], node: Node, depth: int = 2) -> str:

@@ -25,9 +25,11 @@ import numpy as np
 from tskew.errors import UnsupportedOpError
 from tskew.transform_fn import TransformFn
 
-# Ops whose results may differ from numpy, in ulp, per backend.
+# Ops whose results may differ from numpy, in ulp, per backend. TensorFlow's vectorised
+# kernels were measured up to 3 ulp (float64) and 4 ulp (float32 sigmoid) on large batches
+# (tests/property/test_tf_parity.py); ONNX has no Log1p (tskew/exporters/onnx.py).
 ULP_TOLERANCE: dict[str, dict[str, int]] = {
-    "tensorflow": {"log1p": 1, "exp": 1, "sigmoid": 1},
+    "tensorflow": {"log1p": 4, "exp": 4, "sigmoid": 4},
     "onnx": {"log1p": 2, "exp": 1, "sigmoid": 1},
 }
 FLUSHES_SUBNORMALS = {"tensorflow"}

@@ -32,7 +32,7 @@ from tskew.io.bad_records import BadRecordLog
 from tskew.io.conform import conform
 from tskew.ir.graph import Graph
 from tskew.plan import AccumulatorSpec, Phase, make_plan
-from tskew.schema import Schema
+from tskew.schema import Schema, SchemaLike, as_schema
 from tskew.statistics import DatasetStatistics
 from tskew.tracing import trace
 from tskew.transform_fn import TransformFn
@@ -196,12 +196,12 @@ class AnalyzeDataset(beam.PTransform):
     def __init__(
         self,
         preprocessing_fn: Callable,
-        schema: Schema | dict | None = None,
+        schema: SchemaLike | None = None,
         progress: bool = False,
     ):
         super().__init__()
         self.preprocessing_fn = preprocessing_fn
-        self.schema = Schema(schema) if isinstance(schema, dict) else schema
+        self.schema = None if schema is None else as_schema(schema)
         self.progress = progress
 
     def _label(self, text: str) -> str | None:
@@ -330,7 +330,7 @@ class TransformDataset(beam.PTransform):
 class AnalyzeAndTransformDataset(beam.PTransform):
     """``batches | AnalyzeAndTransformDataset(fn)`` -> (transformed, transform_fn)."""
 
-    def __init__(self, preprocessing_fn: Callable, schema: Schema | dict | None = None):
+    def __init__(self, preprocessing_fn: Callable, schema: SchemaLike | None = None):
         super().__init__()
         self.analyze = AnalyzeDataset(preprocessing_fn, schema)
 

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from tskew.io.bad_records import BadRecordLog
 from tskew.io.sources import expand_paths, infer_files, read_file
-from tskew.schema import Schema
+from tskew.schema import Schema, SchemaLike, as_schema
 
 
 class _ReadFile(beam.DoFn):
@@ -55,7 +55,7 @@ class _ReadFiles(beam.PTransform):
     def __init__(
         self,
         pattern: str | list[str],
-        schema: Schema | dict | None = None,
+        schema: SchemaLike | None = None,
         max_bad_fraction: float = 0.0,
         batch_size: int = 1 << 18,
     ):
@@ -64,7 +64,7 @@ class _ReadFiles(beam.PTransform):
         self.pattern = pattern
         if schema is None:
             schema = infer_files([Path(f) for f in self.files], batch_size)
-        self.schema = Schema(schema) if isinstance(schema, dict) else schema
+        self.schema = as_schema(schema)
         self.max_bad_fraction = max_bad_fraction
         self.batch_size = batch_size
 

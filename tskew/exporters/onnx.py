@@ -146,8 +146,12 @@ def tensor_proto(value: Any, dtype: DType, name: str = "") -> Any:
     onnx = onnx_module()
     arr = np.asarray(value, dtype=object if dtype is DType.STRING else dtype.numpy)
     if dtype is DType.STRING:
-        data = [s.encode("utf-8") for s in arr.ravel()]
-        return onnx.helper.make_tensor(name, onnx.TensorProto.STRING, arr.shape, data)
+        # Built by hand: onnx.helper.make_tensor goes through numpy bytes, which drops
+        # trailing NUL characters.
+        tensor = onnx.TensorProto(name=name, data_type=onnx.TensorProto.STRING)
+        tensor.dims.extend(arr.shape)
+        tensor.string_data.extend(s.encode("utf-8") for s in arr.ravel())
+        return tensor
     return onnx.numpy_helper.from_array(arr, name)
 
 
@@ -215,12 +219,34 @@ class Lowering:
             mask = nan if mask is None else self.b.op("Or", mask, nan)
         return mask
 
-    def select(self, cond: str, a: str, b: str, dtype: DType) -> str:
-        """Where(cond, a, b); ONNX Runtime has no bool Where, so bools use And/Or."""
-        if dtype is not DType.BOOL:
-            return self.b.op("Where", cond, a, b)
-        taken = self.b.op("And", cond, a)
-        return self.b.op("Or", taken, self.b.op("And", self.b.op("Not", cond), b))
+    def select(self, cond: str, a: str, b: str, dtype: DType, a_signed_zero: bool = False) -> str:
+        """Where(cond, a, b), exactly.
+
+        ONNX Runtime has no bool Where, so bools use And/Or. Its float Where turns a -0.0
+        taken from the *true* branch into +0.0 (the false branch is copied exactly); when
+        ``a_signed_zero`` says ``a`` may hold -0.0, both branches are gathered bit for bit.
+        """
+        b_ = self.b
+        if dtype is DType.BOOL:
+            taken = b_.op("And", cond, a)
+            return b_.op("Or", taken, b_.op("And", b_.op("Not", cond), b))
+        where = b_.op("Where", cond, a, b)
+        if not (dtype.is_float and a_signed_zero):
+            return where
+        shape = b_.op("Shape", where)
+        last = b_.const([-1], DType.INT64)
+        pair = [b_.op("Unsqueeze", b_.op("Expand", v, shape), last) for v in (b, a)]
+        stacked = b_.op("Concat", *pair, axis=-1)
+        index = b_.op("Cast", b_.op("Expand", cond, shape), to=onnx_type(DType.INT64))
+        picked = b_.op("GatherElements", stacked, b_.op("Unsqueeze", index, last), axis=-1)
+        return b_.op("Squeeze", picked, last)
+
+    def may_be_negative_zero(self, node_id: int, value: Value) -> bool:
+        """Whether a value can be -0.0 (any row value can; a constant is checked)."""
+        if isinstance(value, OnnxCol) or self.graph.nodes[node_id].op != "const":
+            return True
+        const = self.const_of(node_id)
+        return const.dtype.kind == "f" and bool(np.signbit(const).any())
 
     def like(self, x: str, value: Any, dtype: DType) -> str:
         """A tensor shaped like ``x`` filled with ``value`` (Expand of a scalar)."""
@@ -313,10 +339,13 @@ def _log1p(ctx: Lowering, node: Node, a: Value) -> Value:
     one = b.const(1.0, DType.FLOAT64)
     u = b.op("Add", one, x)
     correction = b.op("Div", b.op("Sub", b.op("Sub", u, one), x), u)
+    zero = b.const(0.0, DType.FLOAT64)
+    correction = b.op("Where", b.op("Equal", u, zero), zero, correction)  # x = -1: log(0) = -inf
     approx = b.op("Sub", b.op("Log", u), correction)
     # u == 1: x is below half an ulp of 1, and log1p(x) == x; u == inf: the correction is NaN.
-    exact = b.op("Or", b.op("Equal", u, one), b.op("IsInf", x))
-    out = b.op("Where", exact, x, approx)
+    exact = b.op("Or", b.op("Equal", u, one), b.op("IsInf", x, detect_negative=0))
+    # x in the false branch: ONNX Runtime's Where would turn a -0.0 from the true branch to +0.0.
+    out = b.op("Where", b.op("Not", exact), approx, x)
     return ctx.result(ctx.cast(out, DType.FLOAT64, dtype), a)
 
 
@@ -326,14 +355,32 @@ def _clip(ctx: Lowering, node: Node, x: Value, lo: Value, hi: Value) -> Value:
     vx, vlo, vhi = (
         ctx.cast(v, ctx.dtype_of(i), dtype) for v, i in zip((x, lo, hi), node.inputs, strict=True)
     )
-    return ctx.result(ctx.b.op("Min", ctx.b.op("Max", vx, vlo), vhi), x)
+    low = _np_extreme(ctx, "Max", vx, vlo, node.inputs[1], dtype)
+    return ctx.result(_np_extreme(ctx, "Min", low, vhi, node.inputs[2], dtype), x)
+
+
+def _np_extreme(ctx: Lowering, op: str, x: str, bound: str, bound_id: int, dtype: DType) -> str:
+    """numpy's maximum/minimum of x and a constant bound (NaN in x propagates).
+
+    Max/Min answer a tie between 0.0 and -0.0 with either operand; numpy gives the
+    bound. Only a zero bound can tie with a different bit pattern, so only then is the
+    tie spelled out (x is taken only when strictly beyond the bound, so never -0.0).
+    """
+    value = ctx.const_of(bound_id) if ctx.graph.nodes[bound_id].op == "const" else None
+    if not dtype.is_float or value is None or np.all(value != 0):
+        return ctx.b.op(op, x, bound)
+    beyond = ctx.b.op("Greater" if op == "Max" else "Less", x, bound)
+    return ctx.b.op("Where", ctx.b.op("Or", beyond, ctx.b.op("IsNaN", x)), x, bound)
 
 
 @lowering("where")
 def _where(ctx: Lowering, node: Node, cond: Value, a: Value, b: Value) -> Value:
     dtype = node.type.dtype
     ta, tb = (ctx.dtype_of(i) for i in node.inputs[1:])
-    values = ctx.select(_values(cond), ctx.cast(a, ta, dtype), ctx.cast(b, tb, dtype), dtype)
+    a_zero = dtype.is_float and ctx.may_be_negative_zero(node.inputs[1], a)
+    values = ctx.select(
+        _values(cond), ctx.cast(a, ta, dtype), ctx.cast(b, tb, dtype), dtype, a_zero
+    )
     rows = [v for v in (cond, a, b) if isinstance(v, OnnxCol)]
     if not rows:
         return values
@@ -362,7 +409,10 @@ def _fill_missing(ctx: Lowering, node: Node, x: Value, fill: Value) -> Value:
             return x
         return ctx.b.op("Where", ctx.b.op("IsNaN", x), f, x)
     missing = ctx.missing(x, dtype)
-    values = x.values if missing is None else ctx.select(missing, f, x.values, dtype)
+    if missing is None:
+        return OnnxCol(x.values, nan_free=dtype.is_float)
+    f_zero = dtype.is_float and ctx.may_be_negative_zero(node.inputs[1], fill)
+    values = ctx.select(missing, f, x.values, dtype, f_zero)
     return OnnxCol(values, nan_free=dtype.is_float)
 
 

@@ -25,7 +25,7 @@ from tskew.errors import DataError, SchemaError
 from tskew.io.bad_records import BadRecordLog
 from tskew.io.conform import NULL_TOKENS, conform
 from tskew.io.text import infer_text_dtype, read_csv_chunks, read_jsonl_chunks, widen
-from tskew.schema import DType, FeatureType, Schema, arrow_to_dtype
+from tskew.schema import DType, FeatureType, Schema, SchemaLike, arrow_to_dtype, as_schema
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.zip", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -98,7 +98,7 @@ class Source:
 
 def open_source(
     data: Any,
-    schema: Schema | Mapping | None = None,
+    schema: SchemaLike | None = None,
     *,
     batch_size: int = 1 << 16,
     on_bad_record: str = "error",
@@ -111,15 +111,16 @@ def open_source(
         data: path/glob or list of them (CSV incl. .gz/.zip, Parquet, JSONL), a
             pandas DataFrame, pyarrow Table/RecordBatch, list of RecordBatches, or
             a dict of columns.
-        schema: declared types; inferred from all of the data when None (a feature
-            is nullable when the data has a null in it).
+        schema: declared types (a `Schema`, a dict, or a tensorflow_metadata Schema
+            proto or .pbtxt path: see `tskew.schema.as_schema`); inferred from all of the
+            data when None (a feature is nullable when the data has a null in it).
         batch_size: rows per batch.
         on_bad_record: "error" raises `DataError` at the first bad record naming the
             file and line; "skip" drops and counts bad records.
         cache_bytes: files up to this total size are read once and kept in memory.
     """
-    if schema is not None and not isinstance(schema, Schema):
-        schema = Schema(schema)
+    if schema is not None:
+        schema = as_schema(schema)
     log = BadRecordLog(on_bad_record, max_bad_examples)
     if isinstance(data, str | Path) or (
         isinstance(data, list | tuple) and data and all(isinstance(d, str | Path) for d in data)

@@ -1,4 +1,7 @@
-"""Hypothesis-driven parity of the TensorFlow lowering with the numpy executor, op by op.
+"""Hypothesis-driven parity of the TensorFlow and ONNX lowerings with numpy, op by op.
+
+ONNX runs the same batches unflushed (ONNX Runtime keeps subnormals); families using
+an op ONNX cannot express (lower, strip, string -> float casts) run on TF only.
 
 Each op family is one `TransformFn` whose TF ``transform_features`` function (the
 one the SavedModel serves) is traced once; hypothesis then draws hostile batches
@@ -242,6 +245,7 @@ class Family:
         module = TransformModule(self.tfn)
         self.dtypes = {n: tf_dtype(d) for n, (d, _) in module.features.items()}
         self.fn = module.signatures()["transform_features"]
+        self.onnx = _onnx_session(self.tfn)
 
     def table(self, rows: Sequence[tuple]) -> pa.Table:
         names = list(self.schema)
@@ -265,23 +269,55 @@ class Family:
             out[name] = v
         return out
 
+    def run_onnx(self, table: pa.Table) -> dict[str, np.ndarray]:
+        from tskew.exporters.onnx import output_name
+
+        feeds = serving_columns(self.tfn, table)
+        names = [o.name for o in self.onnx.get_outputs()]
+        out = dict(zip(names, self.onnx.run(names, feeds), strict=True))
+        return {name: out[output_name(self.tfn.graph, name)] for name in self.tfn.graph.outputs}
+
     def check(self, rows: Sequence[tuple]) -> None:
-        """Both backends on ``rows`` (flushed): identical outputs, or fail naming the row."""
+        """Every backend on ``rows``: identical outputs, or fail naming the row."""
         table = flush_table(self.table(rows))
         got = self.run_tf(table)
         want = {
             n: _flushed_where_tf_flushed(v, got[n]) for n, v in run_numpy(self.tfn, table).items()
         }
-        assert set(got) == set(want)
-        for name in sorted(want):
-            try:
-                assert_same_bits(got[name], want[name], f"{name} (tf vs numpy)", self.ulps)
-            except AssertionError:
-                bad = _first_difference(got[name], want[name])
-                raise AssertionError(
-                    f"{name}: tf {got[name][bad]!r} != numpy {want[name][bad]!r} "
-                    f"for input row {bad}: {table.slice(bad, 1).to_pylist()}"
-                ) from None
+        _assert_backend("tf", got, want, table, self.ulps)
+        if self.onnx is not None:
+            table = self.table(rows)
+            _assert_backend(
+                "onnx", self.run_onnx(table), run_numpy(self.tfn, table), table, self.ulps
+            )
+
+
+def _onnx_session(tfn: ts.TransformFn) -> Any:
+    """An onnxruntime session of the transform, or None (no onnxruntime, or an op ONNX lacks)."""
+    try:
+        import onnxruntime as ort
+
+        from tskew.exporters.onnx import transform_model
+    except ImportError:
+        return None
+    try:
+        model = transform_model(tfn.graph)
+    except ts.UnsupportedOpError:
+        return None
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
+def _assert_backend(backend: str, got: dict, want: dict, table: pa.Table, ulps: int) -> None:
+    assert set(got) == set(want)
+    for name in sorted(want):
+        try:
+            assert_same_bits(got[name], want[name], f"{name} ({backend} vs numpy)", ulps)
+        except AssertionError:
+            bad = _first_difference(got[name], want[name])
+            raise AssertionError(
+                f"{name}: {backend} {got[name][bad]!r} != numpy {want[name][bad]!r} "
+                f"for input row {bad}: {table.slice(bad, 1).to_pylist()}"
+            ) from None
 
 
 def _flushed_where_tf_flushed(want: np.ndarray, got: np.ndarray) -> np.ndarray:
