@@ -5,7 +5,8 @@ flights of 2013): trains on January-June, saves the artifact, and transforms
 a few July rows with it. Then it trains a small Keras model on the transformed
 January-June flights (will the flight arrive more than 15 minutes late?),
 exports transform + model + decision policy as one TensorFlow SavedModel, and
-serves raw July rows through it.
+serves raw July rows through it. Finally it replays July-December as serving
+logs and reports which features drifted from the January-June baseline.
 """
 
 from __future__ import annotations
@@ -95,6 +96,10 @@ def run(output: Path = Path("artifacts/flights"), echo=print) -> ts.TransformFn:
     from tskew.demo_serving import serve_july
 
     serve_july(reloaded, flights, output.with_name(output.name + "_saved_model"), echo)
+
+    from tskew.demo_skew import report_skew
+
+    report_skew(reloaded, flights, output, echo)
     return tfn
 
 

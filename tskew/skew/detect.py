@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from tskew.errors import ArtifactError
 from tskew.io.bad_records import BadRecordLog
 from tskew.ir.graph import Graph
 from tskew.schema import DType
@@ -60,6 +61,7 @@ def skew_report(
     if not isinstance(thresholds, Thresholds):
         thresholds = Thresholds.from_toml(thresholds) if thresholds else Thresholds()
     graph = tfn.graph
+    _require_baseline(tfn, artifact)
     log = BadRecordLog("skip", MAX_EXAMPLES)
     inputs = {
         name: accumulator_for(tfn.statistics.inputs[name], _categorical_input(ftype.dtype))
@@ -122,6 +124,18 @@ def skew_report(
         artifact=artifact,
         serving=_describe(serving),
     )
+
+
+def _require_baseline(tfn: TransformFn, artifact: str) -> None:
+    """Numeric features need the histogram/percentile baseline that analyze records."""
+    for stats in (*tfn.statistics.inputs.values(), *tfn.statistics.outputs.values()):
+        numeric = DType(stats.dtype).is_numeric and stats.count > stats.missing + stats.nan
+        if numeric and stats.quantiles and not stats.percentiles:
+            raise ArtifactError(
+                f"{artifact or 'the TransformFn'}: feature {stats.name!r} has no skew baseline "
+                "(percentiles and histogram); it was analyzed by an older tskew. Run the "
+                "analysis again to record one"
+            )
 
 
 def _where(record: Any) -> str:
