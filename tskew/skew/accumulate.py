@@ -39,6 +39,11 @@ class _Common:
     def present(self) -> int:
         return self.count - self.missing
 
+    def _merge_common(self, other: _Common) -> None:
+        self.count += other.count
+        self.missing += other.missing
+        self.violations += other.violations
+
 
 class NumericAccumulator(_Common):
     """Serving counts on the training histogram edges and percentile points."""
@@ -90,6 +95,20 @@ class NumericAccumulator(_Common):
             )
             self.bins += np.bincount(idx, minlength=len(self.bins))
 
+    def merge(self, other: NumericAccumulator) -> None:
+        """Add another accumulator's counts (same baseline)."""
+        self._merge_common(other)
+        self.bins += other.bins
+        self.slots += other.slots
+        self.below += other.below
+        self.above += other.above
+        self.posinf += other.posinf
+        self.neginf += other.neginf
+        self.nan += other.nan
+        self.min, self.max = min(self.min, other.min), max(self.max, other.max)
+        self.finite_min = min(self.finite_min, other.finite_min)
+        self.finite_max = max(self.finite_max, other.finite_max)
+
     def cdf(self) -> np.ndarray:
         """Share of present serving values <= each training percentile point."""
         n = self.slots.sum()
@@ -119,6 +138,11 @@ class CategoricalAccumulator(_Common):
                     zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True)
                 )
             )
+
+    def merge(self, other: CategoricalAccumulator) -> None:
+        """Add another accumulator's counts (same baseline)."""
+        self._merge_common(other)
+        self.counts.update(other.counts)
 
 
 def accumulator_for(

@@ -17,7 +17,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,72 +58,117 @@ def skew_report(
         thresholds: `Thresholds`, a TOML path, or None for the defaults.
         artifact: a label for the report (the artifact path).
     """
-    if not isinstance(thresholds, Thresholds):
-        thresholds = Thresholds.from_toml(thresholds) if thresholds else Thresholds()
-    graph = tfn.graph
     _require_baseline(tfn, artifact)
     log = BadRecordLog("skip", MAX_EXAMPLES)
-    inputs = {
-        name: accumulator_for(tfn.statistics.inputs[name], _categorical_input(ftype.dtype))
-        for name, ftype in tfn.input_schema.items()
-        if name in tfn.statistics.inputs
-    }
-    outputs = {
-        name: accumulator_for(tfn.statistics.outputs[name], _categorical_output(graph, nid))
-        for name, nid in graph.outputs.items()
-        if name in tfn.statistics.outputs
-        and tfn.statistics.outputs[name].count
-        and graph.nodes[nid].type.width is None
-    }
-    seen_columns: set[str] = set()
-    violations: dict[str, int] = {}
-    examples: list[dict[str, str]] = []
-    serving_rows = 0
+    state = SkewState(tfn)
     for chunk in serving_chunks(serving, log):
-        serving_rows += chunk.table.num_rows
-        seen_columns.update(chunk.table.column_names)
-        typed, usable = {}, np.ones(chunk.table.num_rows, bool)
-        for name, ftype in tfn.input_schema.items():
-            if name not in chunk.table.column_names:
+        state.add(chunk.table, chunk.locate)
+    state.bad_records += log.count
+    state.examples += [{"source": _where(r), "reason": r.reason} for r in log.examples]
+    return state.report(thresholds, artifact=artifact, serving=_describe(serving))
+
+
+class SkewState:
+    """Everything the serving side has seen: mergeable, picklable, reusable per window.
+
+    `skew_report` folds a whole dataset into one; `tskew.SkewMonitor` one per window;
+    `tskew.beam.DetectSkew` merges them across workers.
+    """
+
+    def __init__(self, tfn: TransformFn):
+        _require_baseline(tfn, "")
+        self.tfn = tfn
+        graph = tfn.graph
+        stats = tfn.statistics
+        self.inputs = {
+            name: accumulator_for(stats.inputs[name], _categorical_input(ftype.dtype))
+            for name, ftype in tfn.input_schema.items()
+            if name in stats.inputs
+        }
+        self.outputs = {
+            name: accumulator_for(stats.outputs[name], _categorical_output(graph, nid))
+            for name, nid in graph.outputs.items()
+            if name in stats.outputs and stats.outputs[name].count
+            and graph.nodes[nid].type.width is None
+        }  # fmt: skip
+        self.seen_columns: set[str] = set()
+        self.violations: dict[str, int] = {}
+        self.examples: list[dict[str, str]] = []
+        self.rows = 0
+        self.bad_records = 0
+
+    def add(self, table: pa.Table, locate: Callable[[int], str] | None = None) -> None:
+        """Fold raw serving rows (columns as they came) into the counts."""
+        self.rows += table.num_rows
+        self.seen_columns.update(table.column_names)
+        typed, usable = {}, np.ones(table.num_rows, bool)
+        for name, ftype in self.tfn.input_schema.items():
+            if name not in table.column_names:
                 usable[:] = False
                 continue
-            values, bad, reason = typed_column(chunk.table, name, ftype.dtype, "serving data")
+            values, bad, reason = typed_column(table, name, ftype.dtype, "serving data")
             if bad.any():
-                violations[name] = violations.get(name, 0) + int(bad.sum())
-                if len(examples) < MAX_EXAMPLES:
-                    examples.append({"source": chunk.locate(int(np.argmax(bad))), "reason": reason})
-            if name in inputs:
-                inputs[name].add(values, int(bad.sum()))
+                self.violations[name] = self.violations.get(name, 0) + int(bad.sum())
+                if len(self.examples) < MAX_EXAMPLES:
+                    row = int(np.argmax(bad))
+                    where = locate(row) if locate else f"row {row}"
+                    self.examples.append({"source": where, "reason": reason})
+            if name in self.inputs:
+                self.inputs[name].add(values, int(bad.sum()))
             typed[name] = values
             usable &= ~bad
             if not ftype.nullable:
                 usable &= np.asarray(values.is_valid())
-        if outputs and usable.any():
-            _add_outputs(tfn, typed, usable, outputs)
-    missing = [name for name in graph.inputs if name not in seen_columns]
-    features = [_judge(n, "input", acc, thresholds, graph) for n, acc in inputs.items()]
-    features += [_judge(n, "output", acc, thresholds, graph) for n, acc in outputs.items()]
-    for f in features:
-        if f.role == "input" and f.name in violations:
-            levels = thresholds.levels(f.name, "dtype_violation_share")
-            if levels is not None:
-                share = violations[f.name] / max(f.serving_rows, 1)
-                f.metrics.append(MetricResult("dtype_violation_share", share, *levels))
-    examples += [{"source": _where(r), "reason": r.reason} for r in log.examples]
-    return SkewReport(
-        features,
-        rows={
-            "training": tfn.statistics.num_rows,
-            "serving": serving_rows,
-            "bad_records": log.count,
-        },
-        missing_features=missing if serving_rows else list(graph.inputs),
-        unexpected_features=sorted(seen_columns - set(tfn.input_schema)),
-        dtype_violations=violations,
-        bad_record_examples=examples[:MAX_EXAMPLES],
-        artifact=artifact,
-        serving=_describe(serving),
-    )
+        if self.outputs and usable.any():
+            _add_outputs(self.tfn, typed, usable, self.outputs)
+
+    def merge(self, other: SkewState) -> SkewState:
+        """Combine two states of the same TransformFn (in place; returns self)."""
+        for mine, theirs in ((self.inputs, other.inputs), (self.outputs, other.outputs)):
+            for name, acc in mine.items():
+                acc.merge(theirs[name])
+        self.seen_columns |= other.seen_columns
+        for name, count in other.violations.items():
+            self.violations[name] = self.violations.get(name, 0) + count
+        self.examples = (self.examples + other.examples)[:MAX_EXAMPLES]
+        self.rows += other.rows
+        self.bad_records += other.bad_records
+        return self
+
+    def report(
+        self,
+        thresholds: Thresholds | str | Path | None = None,
+        *,
+        artifact: str = "",
+        serving: str = "",
+    ) -> SkewReport:
+        """Judge the counts so far against the baseline."""
+        if not isinstance(thresholds, Thresholds):
+            thresholds = Thresholds.from_toml(thresholds) if thresholds else Thresholds()
+        graph = self.tfn.graph
+        features = [_judge(n, "input", a, thresholds, graph) for n, a in self.inputs.items()]
+        features += [_judge(n, "output", a, thresholds, graph) for n, a in self.outputs.items()]
+        for f in features:
+            if f.role == "input" and f.name in self.violations:
+                levels = thresholds.levels(f.name, "dtype_violation_share")
+                if levels is not None:
+                    share = self.violations[f.name] / max(f.serving_rows, 1)
+                    f.metrics.append(MetricResult("dtype_violation_share", share, *levels))
+        missing = [name for name in graph.inputs if name not in self.seen_columns]
+        return SkewReport(
+            features,
+            rows={
+                "training": self.tfn.statistics.num_rows,
+                "serving": self.rows,
+                "bad_records": self.bad_records,
+            },
+            missing_features=missing if self.rows else list(graph.inputs),
+            unexpected_features=sorted(self.seen_columns - set(self.tfn.input_schema)),
+            dtype_violations=dict(self.violations),
+            bad_record_examples=self.examples[:MAX_EXAMPLES],
+            artifact=artifact,
+            serving=serving,
+        )
 
 
 def _require_baseline(tfn: TransformFn, artifact: str) -> None:
