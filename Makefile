@@ -28,6 +28,9 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) benchmarks/bench_analyze.py
+	$(PY) benchmarks/bench_serving.py
+	$(PY) benchmarks/bench_onnx.py
+	$(PY) benchmarks/bench_skew.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

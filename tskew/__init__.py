@@ -49,6 +49,7 @@ _LAZY = {
     "skew_report": ("tskew.skew.detect", "skew_report"),
     "SkewReport": ("tskew.skew.report", "SkewReport"),
     "Thresholds": ("tskew.skew.thresholds", "Thresholds"),
+    "SkewMonitor": ("tskew.skew.monitor", "SkewMonitor"),
 }
 
 __all__ = [

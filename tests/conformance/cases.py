@@ -3,7 +3,7 @@
 Each `Case` trains a small preprocessing_fn, transforms ``probe`` and states the
 expected outputs. `test_conformance.py` runs every case on every backend
 (numpy today; TensorFlow and ONNX register themselves in BACKENDS) and
-requires bit-identical results, except for ops listed in ULP_TOLERANT.
+requires bit-identical results, except for the ops in tskew.verify.ULP_TOLERANCE.
 """
 
 from __future__ import annotations
@@ -21,10 +21,6 @@ HOSTILE = [0.0, -0.0, 1.0, -1.5, NAN, INF, -INF, 1e308, -1e308, 5e-324, 3.4e38, 
 HOSTILE32 = [0.0, -0.0, 1.0, -1.5, NAN, INF, -INF, 3.4e38, -3.4e38, 1e-45, 1.2e-38]
 STRINGS = ["", "a", "A", " x ", "ünïcödé", "tab\there", "new\nline", "日本", "\x00nul", "a" * 300]
 
-# Transcendental ops whose results may differ between backends, and by how many ulp at most.
-# ONNX has no Log1p operator: its log1p is computed from Log (see tskew/exporters/onnx.py).
-ULP_TOLERANT = {"log1p": 1, "exp": 1, "sigmoid": 1}
-ULP_TOLERANT_BY_BACKEND = {"onnx": {"log1p": 2}}
 
 
 @dataclass(frozen=True)

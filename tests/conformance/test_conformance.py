@@ -10,7 +10,8 @@ import pyarrow as pa
 import pytest
 
 import tskew as ts
-from tests.conformance.cases import CASES, ULP_TOLERANT, ULP_TOLERANT_BY_BACKEND, Case
+from tests.conformance.cases import CASES, Case
+from tskew.verify import ULP_TOLERANCE
 
 
 def run_numpy(tfn: ts.TransformFn, table: pa.Table) -> dict[str, np.ndarray]:
@@ -90,7 +91,7 @@ def allowed_ulps(tfn: ts.TransformFn, backend: str) -> int:
     """The largest ulp difference the case's transcendental ops allow on ``backend``."""
     if backend == "numpy":
         return 0
-    tolerances = {**ULP_TOLERANT, **ULP_TOLERANT_BY_BACKEND.get(backend, {})}
+    tolerances = ULP_TOLERANCE.get(backend, {})
     return max((tolerances.get(node.op, 0) for node in tfn.graph.nodes), default=0)
 
 

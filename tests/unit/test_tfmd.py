@@ -382,3 +382,13 @@ def test_missing_tensorflow_metadata_is_named(monkeypatch):
         tfmd.to_statistics_proto(_hostile())
     with pytest.raises(ImportError, match="tensorflow-metadata package"):
         as_schema("schema.pbtxt")
+
+
+def test_beam_readers_and_analyze_take_a_tfmd_schema():
+    pytest.importorskip("apache_beam")
+    import tskew.beam as tsb
+
+    schema_path = shared_file(TAXI_SCHEMA)
+    reader = tsb.ReadCsv(str(shared_file(TAXI_CSV)), schema=schema_path, max_bad_fraction=0.01)
+    assert reader.schema == as_schema(schema_path)
+    assert tsb.AnalyzeDataset(_taxi_fn, tfmd.load_tfmd_schema(schema_path)).schema == reader.schema

@@ -97,8 +97,18 @@ class SkewState:
         self.rows = 0
         self.bad_records = 0
 
+    def __getstate__(self) -> dict:
+        """Pickle without the TransformFn (big, and the same for every state): set ``.tfn``
+        again after unpickling (``tskew.beam.DetectSkew``'s combiner does)."""
+        return {k: v for k, v in self.__dict__.items() if k != "tfn"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.tfn = None
+
     def add(self, table: pa.Table, locate: Callable[[int], str] | None = None) -> None:
         """Fold raw serving rows (columns as they came) into the counts."""
+        _require_tfn(self)
         self.rows += table.num_rows
         self.seen_columns.update(table.column_names)
         typed, usable = {}, np.ones(table.num_rows, bool)
@@ -143,6 +153,7 @@ class SkewState:
         serving: str = "",
     ) -> SkewReport:
         """Judge the counts so far against the baseline."""
+        _require_tfn(self)
         if not isinstance(thresholds, Thresholds):
             thresholds = Thresholds.from_toml(thresholds) if thresholds else Thresholds()
         graph = self.tfn.graph
@@ -181,6 +192,11 @@ def _require_baseline(tfn: TransformFn, artifact: str) -> None:
                 "(percentiles and histogram); it was analyzed by an older tskew. Run the "
                 "analysis again to record one"
             )
+
+
+def _require_tfn(state: SkewState) -> None:
+    if state.tfn is None:
+        raise ValueError("an unpickled SkewState needs its TransformFn back: set state.tfn = tfn")
 
 
 def _where(record: Any) -> str:

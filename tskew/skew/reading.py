@@ -61,12 +61,11 @@ def serving_chunks(data: Any, log: BadRecordLog, chunk_rows: int = CHUNK_ROWS) -
 def _file_chunks(path: Path, log: BadRecordLog, chunk_rows: int) -> Iterator[Chunk]:
     fmt = file_format(path)
     if fmt == "parquet":
-        pfile = pq.ParquetFile(path)
+        # Batches, not row groups: memory stays bounded however the file was written.
         start = 0
-        for rg in range(pfile.metadata.num_row_groups):
-            group = pfile.read_row_group(rg)
-            yield Chunk(group, lambda i, s=start: f"{path} row {s + i}")
-            start += group.num_rows
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+            yield Chunk(pa.Table.from_batches([batch]), lambda i, s=start: f"{path} row {s + i}")
+            start += batch.num_rows
     elif fmt == "jsonl":
         yield from _jsonl_chunks(path, log, chunk_rows)
     else:

@@ -1,0 +1,180 @@
+"""`SkewMonitor`: skew detection inside a serving process, window by window.
+
+``observe(batch)`` folds raw request features into the current window's counts (the
+same `SkewState` the batch detector uses, so ``report()`` is the same `SkewReport`);
+a window closes after ``window`` rows, or after ``window`` seconds when
+``by="time"``. When a closed window (or a mid-window check every ``check_every``
+rows) has a feature beyond an error threshold, ``on_error(report)`` is called, once
+per feature per window. Thread-safe: conversion runs outside the lock, counting
+inside it, so no observation is lost or counted twice.
+
+Example:
+    >>> import numpy as np, tskew as ts
+    >>> rng = np.random.default_rng(0)
+    >>> fn = lambda i: {"y": ts.scale_to_z_score(i["x"])}
+    >>> tfn = ts.analyze(fn, {"x": rng.normal(0, 1, 4000)})
+    >>> alerts = []
+    >>> monitor = SkewMonitor(tfn, window=1000, on_error=alerts.append)
+    >>> for shift in (0.0, 0.0, 2.0):
+    ...     monitor.observe({"x": rng.normal(shift, 1, 1000)})
+    >>> [r.passed for r in monitor.closed], len(alerts)
+    ([True, True, False], 1)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from tskew.errors import DataError
+from tskew.io.sources import in_memory_table
+from tskew.skew.detect import SkewState, _require_baseline
+from tskew.skew.report import SkewReport
+from tskew.skew.thresholds import Thresholds
+from tskew.transform_fn import TransformFn
+
+KEEP_CLOSED = 100  # closed-window reports kept in ``closed``
+
+
+class SkewMonitor:
+    """Windowed skew detection for a serving process.
+
+    Args:
+        tfn: the TransformFn whose training statistics are the baseline.
+        window: rows per window (``by="rows"``) or seconds (``by="time"``; a
+            ``timedelta`` is accepted).
+        by: "rows" or "time".
+        thresholds: `Thresholds`, a TOML path, or None for the defaults.
+        on_error: called with the report when a feature crosses an error threshold.
+        check_every: also judge the open window every this many rows (None: only at
+            window close).
+        outputs: also compare transformed outputs. They are computed by running the
+            transform again unless ``observe`` is given them (``transformed=``).
+        clock: seconds as a float (tests pass a fake clock).
+    """
+
+    def __init__(
+        self,
+        tfn: TransformFn,
+        window: float | timedelta = 10_000,
+        *,
+        by: str = "rows",
+        thresholds: Thresholds | str | Path | None = None,
+        on_error: Callable[[SkewReport], None] | None = None,
+        check_every: int | None = None,
+        outputs: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        if by not in ("rows", "time"):
+            raise ValueError(f'by must be "rows" or "time", got {by!r}')
+        if isinstance(window, timedelta):
+            window, by = window.total_seconds(), "time"
+        if window <= 0:
+            raise ValueError(f"window must be positive, got {window}")
+        _require_baseline(tfn, "")
+        self.tfn, self.window, self.by = tfn, window, by
+        self.thresholds = (
+            thresholds
+            if isinstance(thresholds, Thresholds)
+            else Thresholds.from_toml(thresholds)
+            if thresholds
+            else Thresholds()
+        )
+        self.on_error, self.check_every, self.outputs = on_error, check_every, outputs
+        self.clock = clock
+        self.closed: deque[SkewReport] = deque(maxlen=KEEP_CLOSED)
+        self._lock = threading.Lock()
+        self._open_window()
+
+    # ------------------------------------------------------------ observing
+    def observe(self, batch: Any, transformed: Any = None) -> None:
+        """Fold raw request features (dict of arrays, DataFrame, Arrow) into the window."""
+        table, _ = in_memory_table(batch)
+        out_table = None
+        if transformed is not None and self.outputs:
+            out_table, _ = in_memory_table(transformed)
+            if out_table.num_rows != table.num_rows:
+                raise DataError(
+                    f"transformed has {out_table.num_rows} rows for {table.num_rows} raw rows"
+                )
+        with self._lock:
+            if self.by == "time" and self.clock() - self._started >= self.window:
+                self._close()
+            start = 0
+            while start < table.num_rows:
+                take = table.num_rows - start
+                if self.by == "rows":
+                    take = min(take, int(self.window) - self._state.rows)
+                part = table.slice(start, take)
+                self._add(part, None if out_table is None else out_table.slice(start, take))
+                start += take
+                if self.by == "rows" and self._state.rows >= self.window:
+                    self._close()
+                elif self.check_every and self._state.rows >= self._next_check:
+                    self._next_check += self.check_every
+                    self._alert(self._state.report(self.thresholds, serving=self._label()))
+
+    def report(self) -> SkewReport:
+        """The open window's report so far (the same `SkewReport` as `ts.skew_report`)."""
+        with self._lock:
+            if self.by == "time" and self.clock() - self._started >= self.window:
+                self._close()
+                return self.closed[-1]
+            return self._state.report(self.thresholds, serving=self._label())
+
+    @property
+    def last_report(self) -> SkewReport | None:
+        """The most recently closed window's report."""
+        return self.closed[-1] if self.closed else None
+
+    # ------------------------------------------------------------- internals
+    def _add(self, raw: pa.Table, transformed: pa.Table | None) -> None:
+        state = self._state
+        if transformed is None:
+            state.add(raw) if self.outputs else _add_inputs_only(state, raw)
+            return
+        _add_inputs_only(state, raw)
+        for name, acc in state.outputs.items():
+            acc.add(transformed.column(name).combine_chunks(), 0)
+
+    def _open_window(self) -> None:
+        self._state = SkewState(self.tfn)
+        if not self.outputs:
+            self._state.outputs = {}
+        self._started = self.clock()
+        self._index = getattr(self, "_index", 0) + 1
+        self._fired: set[str] = set()
+        self._next_check = self.check_every or 0
+
+    def _close(self) -> None:
+        report = self._state.report(self.thresholds, serving=self._label())
+        self.closed.append(report)
+        self._alert(report)
+        self._open_window()
+
+    def _alert(self, report: SkewReport) -> None:
+        failing = {f.name for f in report.feature_list if f.verdict == "error"}
+        if report.missing_features and report.rows.get("serving"):
+            failing |= {f"missing:{name}" for name in report.missing_features}
+        new = failing - self._fired
+        if new and self.on_error is not None:
+            self._fired |= new
+            self.on_error(report)
+
+    def _label(self) -> str:
+        return f"SkewMonitor window {self._index} ({self.by})"
+
+
+def _add_inputs_only(state: SkewState, table: pa.Table) -> None:
+    outputs, state.outputs = state.outputs, {}
+    try:
+        state.add(table)
+    finally:
+        state.outputs = outputs
