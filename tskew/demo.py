@@ -97,9 +97,10 @@ def run(output: Path = Path("artifacts/flights"), echo=print) -> ts.TransformFn:
 
     serve_july(reloaded, flights, output.with_name(output.name + "_saved_model"), echo)
 
-    from tskew.demo_skew import report_skew
+    from tskew.demo_skew import monitor_live, report_skew
 
     report_skew(reloaded, flights, output, echo)
+    monitor_live(reloaded, flights, echo)
     return tfn
 
 

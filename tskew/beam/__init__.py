@@ -25,10 +25,12 @@ from tskew.beam.io import (
     WriteTransformFn,
 )
 from tskew.beam.runner import seal
+from tskew.beam.skew import DetectSkew
 
 __all__ = [
     "AnalyzeAndTransformDataset",
     "AnalyzeDataset",
+    "DetectSkew",
     "ReadCsv",
     "ReadJsonl",
     "ReadParquet",

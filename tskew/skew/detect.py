@@ -38,6 +38,7 @@ from tskew.transform_fn import TransformFn
 
 MAX_EXAMPLES = 20
 SHOWN_CATEGORIES = 20  # categories drawn per feature in the HTML page
+PSI_CATEGORIES = 20  # categorical PSI bins: the most frequent training values, plus "other"
 # Ops whose int64 output is a category id (compared as categories, not as numbers).
 _CATEGORY_OPS = {"apply_vocabulary", "hash_strings", "apply_buckets", "top_k", "map_labels"}
 
@@ -332,18 +333,16 @@ def _categorical_metrics(
     train = {_key(v): c for v, c in base.top_values}
     serve = {_key(v): c for v, c in acc.counts.items()}
     linf, worst = metrics.linf_distance(train, serve)
-    categories = list(train)
-    t_counts = np.array([*train.values(), base.other_count], np.float64)
-    s_counts = np.array(
-        [
-            *(serve.get(k, 0) for k in categories),
-            sum(c for k, c in serve.items() if k not in train),
-        ],
-        np.float64,
-    )
+    # PSI on the top training categories plus one "other" bin: thousands of sparse bins
+    # (tail numbers, ids) would make it noise on any realistic window.
+    top = list(train)[:PSI_CATEGORIES]
+    t_top = [train[k] for k in top]
+    s_top = [serve.get(k, 0) for k in top]
+    t_counts = np.array([*t_top, sum(train.values()) + base.other_count - sum(t_top)], float)
+    s_counts = np.array([*s_top, sum(serve.values()) - sum(s_top)], float)
     out = [
         ("linf_distance", linf, f"largest share change: {worst!r}"),
-        ("psi", metrics.population_stability_index(t_counts, s_counts), ""),
+        ("psi", metrics.population_stability_index(t_counts, s_counts), f"top {len(top)} + other"),
     ]
     if base.other_count == 0:  # every training value is known: "never seen" is exact
         unseen = metrics.unseen_share(set(train), serve)
