@@ -6,7 +6,8 @@ a window closes after ``window`` rows, or after ``window`` seconds when
 ``by="time"``. When a closed window (or a mid-window check every ``check_every``
 rows) has a feature beyond an error threshold, ``on_error(report)`` is called, once
 per feature per window. Thread-safe: conversion runs outside the lock, counting
-inside it, so no observation is lost or counted twice.
+inside it, so no observation is lost or counted twice. Batches are buffered and
+counted in bulk (every `FLUSH_ROWS` rows, and before any report or check).
 
 Example:
     >>> import numpy as np, tskew as ts
@@ -41,6 +42,9 @@ from tskew.skew.thresholds import Thresholds
 from tskew.transform_fn import TransformFn
 
 KEEP_CLOSED = 100  # closed-window reports kept in ``closed``
+# Observed batches are counted in bulk: per-call overhead of a few small batches would
+# otherwise cost more than the transform itself.
+FLUSH_ROWS = 1 << 16
 
 
 class SkewMonitor:
@@ -111,15 +115,21 @@ class SkewMonitor:
             while start < table.num_rows:
                 take = table.num_rows - start
                 if self.by == "rows":
-                    take = min(take, int(self.window) - self._state.rows)
+                    take = min(take, int(self.window) - self._rows())
                 part = table.slice(start, take)
-                self._add(part, None if out_table is None else out_table.slice(start, take))
+                self._pending.append(
+                    (part, None if out_table is None else out_table.slice(start, take))
+                )
+                self._pending_rows += take
                 start += take
-                if self.by == "rows" and self._state.rows >= self.window:
+                if self.by == "rows" and self._rows() >= self.window:
                     self._close()
-                elif self.check_every and self._state.rows >= self._next_check:
+                elif self.check_every and self._rows() >= self._next_check:
                     self._next_check += self.check_every
+                    self._flush()
                     self._alert(self._state.report(self.thresholds, serving=self._label()))
+                elif self._pending_rows >= FLUSH_ROWS:
+                    self._flush()
 
     def report(self) -> SkewReport:
         """The open window's report so far (the same `SkewReport` as `ts.skew_report`)."""
@@ -127,6 +137,7 @@ class SkewMonitor:
             if self.by == "time" and self.clock() - self._started >= self.window:
                 self._close()
                 return self.closed[-1]
+            self._flush()
             return self._state.report(self.thresholds, serving=self._label())
 
     @property
@@ -135,6 +146,24 @@ class SkewMonitor:
         return self.closed[-1] if self.closed else None
 
     # ------------------------------------------------------------- internals
+    def _rows(self) -> int:
+        return self._state.rows + self._pending_rows
+
+    def _flush(self) -> None:
+        """Count the buffered batches (one table when their columns agree)."""
+        pending, self._pending, self._pending_rows = self._pending, [], 0
+        if not pending:
+            return
+        raws, outs = [p[0] for p in pending], [p[1] for p in pending]
+        try:
+            raw = pa.concat_tables(raws, promote_options="permissive")
+            out = None if outs[0] is None else pa.concat_tables(outs)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # e.g. a column int here, text there
+            for raw_part, out_part in pending:
+                self._add(raw_part, out_part)
+            return
+        self._add(raw, out)
+
     def _add(self, raw: pa.Table, transformed: pa.Table | None) -> None:
         state = self._state
         if transformed is None:
@@ -146,6 +175,8 @@ class SkewMonitor:
 
     def _open_window(self) -> None:
         self._state = SkewState(self.tfn)
+        self._pending: list[tuple[pa.Table, pa.Table | None]] = []
+        self._pending_rows = 0
         if not self.outputs:
             self._state.outputs = {}
         self._started = self.clock()
@@ -154,6 +185,7 @@ class SkewMonitor:
         self._next_check = self.check_every or 0
 
     def _close(self) -> None:
+        self._flush()
         report = self._state.report(self.thresholds, serving=self._label())
         self.closed.append(report)
         self._alert(report)
