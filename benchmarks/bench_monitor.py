@@ -2,8 +2,9 @@
 
 Issue 7's goal: ``monitor.observe(batch)`` below 20% of the numpy transform's own time
 per 1k-row batch. Each pass is one monitoring window, so the window's bulk counting and
-its report are included, spread over the pass's batches. Both run on the same batches of July flights (raw request features)
-against the January-June artifact of the demo's preprocessing, interleaved, best of N.
+its report are included, spread over the pass's batches. Both run on the same batches of
+July flights (raw request features) against the January-June artifact of the demo's
+preprocessing, interleaved, best of N.
 
 Run: ``.venv/bin/python benchmarks/bench_monitor.py`` (writes a section of RESULTS.md).
 """
