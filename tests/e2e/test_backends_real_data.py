@@ -1,10 +1,11 @@
-"""Real data through the numpy executor and through a SavedModel saved to disk and loaded back.
+"""Real data through the numpy executor, a SavedModel saved and loaded back, and ONNX Runtime.
 
 The whole UCI Adult test set (trained on adult.data) and the whole Chicago taxi sample go
-through ``tf.saved_model.load(...).signatures[...]`` in one batch; every output must be
-bit-identical to the numpy executor's, except the documented exceptions: subnormal floats
-(TF's CPU kernels flush them; the reference is flushed) and ``log1p``/``exp``/``sigmoid``
-(a few ulp; see tests/property/test_tf_parity.py for the measured bound).
+through ``tf.saved_model.load(...).signatures[...]`` and through an ``.onnx`` file in
+``onnxruntime`` in one batch; every output must be bit-identical to the numpy executor's,
+except the documented exceptions (`tskew.verify.ULP_TOLERANCE`): subnormal floats on TF
+(its CPU kernels flush them; the reference is flushed there) and ``log1p``/``exp``/``sigmoid``
+within a few ulp.
 """
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ import pyarrow as pa
 import pytest
 
 import tskew as ts
-from tests.conformance.cases import ULP_TOLERANT
-from tests.conformance.test_conformance import assert_same_bits, flush_subnormals, run_numpy
+from tests.conformance.test_conformance import (
+    allowed_ulps,
+    assert_same_bits,
+    flush_subnormals,
+    run_numpy,
+)
 from tests.conftest import shared_file
 from tests.e2e.test_real_data import adult_fn, read_adult, taxi_fn
 
@@ -23,7 +28,7 @@ tf = pytest.importorskip("tensorflow")
 
 from tskew.exporters.saved_model import export_saved_model, serving_inputs  # noqa: E402
 
-TRANSCENDENTAL_ULPS = 4  # measured bound; tests/property/test_tf_parity.py
+TRANSCENDENTAL_ULPS = 4  # measured bound; tests/property/test_backend_parity.py
 
 
 def _conformed_table(tfn: ts.TransformFn, data) -> pa.Table:
@@ -58,10 +63,12 @@ def assert_saved_model_matches_numpy(tfn: ts.TransformFn, data, path) -> dict[st
         The numpy executor's outputs.
     """
     table = _conformed_table(tfn, data)
-    want = {name: flush_subnormals(v) for name, v in run_numpy(tfn, table).items()}
+    exact = run_numpy(tfn, table)
+    want = {name: flush_subnormals(v) for name, v in exact.items()}
     inputs = serving_inputs(tfn, table)
+    _assert_onnx_matches(tfn, inputs, exact, path.with_suffix(".onnx"))
     export_saved_model(tfn, path)
-    ulps = TRANSCENDENTAL_ULPS if any(n.op in ULP_TOLERANT for n in tfn.graph.nodes) else 0
+    ulps = allowed_ulps(tfn, "tensorflow")
     for signature in ("serving_default", "transform_features"):
         got = _serve(path, signature, inputs)
         assert set(got) == set(want), signature
@@ -70,6 +77,27 @@ def assert_saved_model_matches_numpy(tfn: ts.TransformFn, data, path) -> dict[st
             per_op_ulps = ulps if values.dtype.kind == "f" else 0
             assert_same_bits(got[name], values, f"{signature}/{name}", per_op_ulps)
     return want
+
+
+def _assert_onnx_matches(tfn: ts.TransformFn, inputs: dict, want: dict, path) -> None:
+    """The same rows through an exported .onnx file in onnxruntime (skipped without ORT)."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return
+    from tskew.exporters.onnx import output_name
+
+    try:
+        exported = tfn.to_onnx(path)
+    except ts.UnsupportedOpError:  # lower/strip: documented as not expressible in ONNX
+        return
+    session = ort.InferenceSession(str(exported))
+    names = [o.name for o in session.get_outputs()]
+    got = dict(zip(names, session.run(names, inputs), strict=True))
+    ulps = allowed_ulps(tfn, "onnx")
+    for name, values in want.items():
+        per_op_ulps = ulps if values.dtype.kind == "f" else 0
+        assert_same_bits(got[output_name(tfn.graph, name)], values, f"onnx/{name}", per_op_ulps)
 
 
 def test_adult_test_set_saved_model_matches_numpy(tmp_path):
