@@ -24,11 +24,13 @@ from tskew.beam.io import (
     WriteParquet,
     WriteTransformFn,
 )
+from tskew.beam.rows import BatchRows
 from tskew.beam.runner import seal
 
 __all__ = [
     "AnalyzeAndTransformDataset",
     "AnalyzeDataset",
+    "BatchRows",
     "ReadCsv",
     "ReadJsonl",
     "ReadParquet",
