@@ -254,8 +254,7 @@ def _analyze(
         accumulate = _Accumulate(
             graph, phase.accumulators, label(f"phase {k + 1} of {plan.passes}")
         )
-        # Phase 0 reads ``pcoll`` itself; its side input is the seed (None). Without
-        # a side input, rows came out counted several times on the DaskRunner.
+        # Phase 0 reads ``pcoll`` itself (its side input is the seed: nothing frozen).
         states = (pcoll if k == 0 else rows_for(f"Pass{k}")) | f"Accumulate{k}" >> beam.ParDo(
             accumulate, values=beam.pvalue.AsList(seed if k == 0 else frozen)
         )
@@ -289,8 +288,8 @@ def _analyze(
     )
     if not keep_rows:
         return transform_fn, None
-    # A pass of its own: rows and output statistics from one step came out wrong on the
-    # DaskRunner (rows counted several times) once its two kinds of output were split.
+    # A pass of its own (one more read) rather than Tagged outputs of the statistics pass,
+    # kept while the DaskRunner dict-row bug (tests/beam) is open.
     transformed = rows_for("PassTransform") | "TransformRows" >> beam.ParDo(
         _TransformRows(graph), values=beam.pvalue.AsList(frozen)
     ).with_output_types(pa.RecordBatch)
