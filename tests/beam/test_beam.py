@@ -205,22 +205,7 @@ def _dict_rows(n: int) -> list[dict]:
     return rows
 
 
-@pytest.mark.parametrize(
-    "mode",
-    [
-        "direct",
-        "multiprocess",
-        pytest.param(
-            "dask",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="open bug: on the DaskRunner, dict rows from beam.Create are counted "
-                "several times by the analysis (e.g. 3,048 rows for 1,000) since the passes "
-                "were restructured; ReadCsv input is still bit-identical there",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("mode", ["direct", "multiprocess", "dask"])
 def test_dict_rows_are_batched_and_bit_identical(mode, tmp_path, request):
     rows = _dict_rows(5_000)
     schema = {"w": ts.string(nullable=False), "n": ts.float64()}

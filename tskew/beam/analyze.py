@@ -288,8 +288,9 @@ def _analyze(
     )
     if not keep_rows:
         return transform_fn, None
-    # A pass of its own (one more read) rather than Tagged outputs of the statistics pass,
-    # kept while the DaskRunner dict-row bug (tests/beam) is open.
+    # A pass of its own (one more read) rather than Tagged outputs of the statistics pass:
+    # on the DaskRunner a ParDo both written out and upstream of a side input (here: of
+    # the TransformFn) has its outputs duplicated (see tskew.beam.rows).
     transformed = rows_for("PassTransform") | "TransformRows" >> beam.ParDo(
         _TransformRows(graph), values=beam.pvalue.AsList(frozen)
     ).with_output_types(pa.RecordBatch)

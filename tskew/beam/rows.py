@@ -2,15 +2,25 @@
 
 Rows are collected into chunks of ``batch_size`` by ``beam.BatchElements``, which
 emits each bundle's last chunk from ``finish_bundle``. The DaskRunner drops such
-outputs, so there every row becomes its own chunk. RecordBatches and Tables in
-the same collection pass through unchanged. Open bug: dict rows analyzed on the
-DaskRunner are counted several times (see the xfail in tests/beam); the cause is
-not found yet (a GroupByKey, a Flatten and this one-step path all showed it).
+outputs, so there rows are grouped by a hash of their content (``KEYED_CHUNKS``
+groups, a GroupByKey) and cut into chunks of ``batch_size``. RecordBatches and Tables in
+the same collection pass through unchanged.
+
+On the DaskRunner the analysis passes must not share the converted collection
+either: Beam 2.77 collects a ParDo's outputs in a list (``tagged_receivers.values``
+in ``apply_dofn_to_bundle``) that is made once per ParDo when the graph is built
+and never cleared. When one ParDo's tasks run both for a pass and, again, inside
+a task that computes a side input from it, that list is shared by several of its
+partitions and each returns the outputs of the partitions before it as well, so
+rows are counted several times. There `BatchRows` therefore lets every pass
+convert the rows again with steps of its own (``tskew_reread``), as the file
+readers read their files again.
 """
 
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any
 
 import apache_beam as beam
@@ -25,6 +35,7 @@ from tskew.schema import Schema
 
 ROWS_SOURCE = "a Beam PCollection of dict rows"
 ROWS_PER_BATCH = 1 << 16
+KEYED_CHUNKS = 8  # groups of dict rows on the DaskRunner (each cut into batch_size chunks)
 
 
 class _SplitRows(beam.DoFn):
@@ -52,18 +63,28 @@ class GroupRows(beam.PTransform):
         self.batch_size = batch_size
 
     def expand(self, pcoll):
-        if loses_finish_bundle_outputs(pcoll.pipeline):
-            # BatchElements' last chunk per bundle would be dropped here.
-            return pcoll | "OneRowChunks" >> beam.Map(_one_row_chunk)
         split = pcoll | "SplitRows" >> beam.ParDo(_SplitRows()).with_output_types(Tagged)
-        chunks = select(split, "row", "Rows") | "Chunks" >> beam.BatchElements(
-            min_batch_size=self.batch_size, max_batch_size=self.batch_size
-        )
+        rows = select(split, "row", "Rows")
+        if loses_finish_bundle_outputs(pcoll.pipeline):
+            # BatchElements' last chunk per bundle would be dropped here: group the rows
+            # by a hash of their content instead (the same chunks on every recomputation).
+            chunks = (
+                rows
+                | "Key"
+                >> beam.Map(lambda row: (zlib.crc32(_raw(row).encode()) % KEYED_CHUNKS, row))
+                | "Group" >> beam.GroupByKey()
+                | "Chunks" >> beam.FlatMap(_chunks, self.batch_size)
+            )
+        else:
+            chunks = rows | "Chunks" >> beam.BatchElements(
+                min_batch_size=self.batch_size, max_batch_size=self.batch_size
+            )
         return (select(split, "batch", "Batches"), chunks) | "Join" >> beam.Flatten()
 
 
-def _one_row_chunk(element: Any) -> Any:
-    return [element] if isinstance(element, dict) else element
+def _chunks(keyed: tuple[int, Any], size: int):
+    rows = list(keyed[1])
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
 
 
 def to_batch(element: pa.RecordBatch | pa.Table | list[dict], schema: Schema, log: BadRecordLog):
@@ -150,18 +171,27 @@ class BatchRows(beam.PTransform):
         self.schema = Schema(schema) if isinstance(schema, dict) else schema
         self.max_bad_fraction, self.batch_size = max_bad_fraction, batch_size
 
-    def expand(self, pcoll):
+    def _conformed(self, pcoll, label: str = ""):
         policy = "skip" if self.max_bad_fraction > 0 else "error"
-        conformed = (
+        return (
             pcoll
-            | "GroupRows" >> GroupRows(self.batch_size)
-            | "Conform" >> beam.ParDo(_Conform(self.schema, policy)).with_output_types(Tagged)
+            | f"{label}GroupRows" >> GroupRows(self.batch_size)
+            | f"{label}Conform"
+            >> beam.ParDo(_Conform(self.schema, policy)).with_output_types(Tagged)
         )
+
+    def expand(self, pcoll):
+        conformed = self._conformed(pcoll)
         batches = select(conformed, "batch", "Batches")
         batches.tskew_schema = self.schema
         batches.tskew_dead_letters = select(conformed, "bad", "Bad")
         batches.tskew_max_bad_fraction = self.max_bad_fraction
         batches.tskew_source = ROWS_SOURCE
+        if loses_finish_bundle_outputs(pcoll.pipeline):
+            # Each later pass converts the rows with steps of its own (see the module doc).
+            batches.tskew_reread = lambda _, label: select(
+                self._conformed(pcoll, label), "batch", label
+            )
         return batches
 
 
