@@ -25,3 +25,11 @@ def words_fn(inputs):
         "id": ts.compute_and_apply_vocabulary(inputs["w"], num_oov_buckets=2),
         "n": ts.scale_to_z_score(inputs["n"]),
     }
+
+
+def rows_fn(inputs):
+    """words_fn for a nullable ``n``."""
+    return {
+        "id": ts.compute_and_apply_vocabulary(inputs["w"], num_oov_buckets=2),
+        "n": ts.scale_to_z_score(ts.fill_missing(inputs["n"], 0.0)),
+    }

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import tskew as ts
-from tests.beam.fns import taxi_fn, words_fn
+from tests.beam.fns import rows_fn, taxi_fn, words_fn
 from tests.conftest import shared_file
 from tskew.ir.serde import graph_to_json
 
@@ -190,3 +190,78 @@ def test_cli_analyze_writes_a_loadable_artifact(tmp_path):
     tfn = ts.load(out)
     assert fingerprint(tfn) == fingerprint(ts.analyze(taxi_fn, str(path)))
     assert (tmp_path / "taxi.dead_letters.jsonl").read_text() == ""
+
+
+def _dict_rows(n: int) -> list[dict]:
+    rng = np.random.default_rng(7)
+    rows = []
+    for i in range(n):
+        row = {"w": f"w{int(rng.integers(0, 300))}", "n": float(rng.normal())}
+        if i % 97 == 0:
+            row["n"] = None  # missing values travel as None (or as an absent key)
+        if i % 89 == 0:
+            del row["n"]
+        rows.append(row)
+    return rows
+
+
+@pytest.mark.parametrize("mode", ["direct", "multiprocess", "dask"])
+def test_dict_rows_are_batched_and_bit_identical(mode, tmp_path, request):
+    rows = _dict_rows(5_000)
+    schema = {"w": ts.string(nullable=False), "n": ts.float64()}
+    table = pa.table(
+        {"w": [r["w"] for r in rows], "n": pa.array([r.get("n") for r in rows], pa.float64())}
+    )
+    reference, ref_out = ts.analyze_and_transform(rows_fn, table, schema=schema)
+    with beam.Pipeline(options=PipelineOptions(options_for(mode, request))) as p:
+        raw = p | beam.Create(rows)
+        transformed, tfn = raw | tsb.AnalyzeAndTransformDataset(rows_fn, schema=schema)
+        tfn | tsb.WriteTransformFn(tmp_path / "a")
+        transformed | tsb.WriteParquet(tmp_path / "out")
+        # Standalone TransformDataset takes the same dict rows.
+        again = (raw, tfn) | "Again" >> tsb.TransformDataset()
+        again | "WriteAgain" >> tsb.WriteParquet(tmp_path / "again")
+        tsb.seal(p)
+    assert fingerprint(ts.load(tmp_path / "a")) == fingerprint(reference)
+    for out in ("out", "again"):
+        parts = sorted((tmp_path / out).glob("*.parquet"))
+        # whole batches, not one per row
+        assert len(parts) < 10
+        got = pa.concat_tables([pq.read_table(f) for f in parts])
+        assert sorted_rows(got) == sorted_rows(ref_out)
+
+
+def test_malformed_dict_row_fails_naming_the_row():
+    rows = _dict_rows(2_000)
+    rows[1234] = {"w": "x", "n": "not a number"}
+    schema = {"w": ts.string(nullable=False), "n": ts.float64()}
+    with (
+        pytest.raises(Exception, match=r"'not a number' is not a valid float64.*not a number"),
+        beam.Pipeline() as p,
+    ):
+        p | beam.Create(rows) | tsb.AnalyzeDataset(rows_fn, schema=schema)
+
+
+def test_malformed_dict_rows_go_to_dead_letters(tmp_path):
+    rows = _dict_rows(3_000)
+    rows[10] = {"w": "x", "n": "1.5x"}
+    rows[2000] = {"w": None, "n": 1.0}  # w is declared non-nullable
+    schema = {"w": ts.string(nullable=False), "n": ts.float64()}
+    good = [r for i, r in enumerate(rows) if i not in (10, 2000)]
+    reference = ts.analyze(
+        rows_fn,
+        pa.table({"w": [r["w"] for r in good], "n": pa.array([r.get("n") for r in good])}),
+        schema=schema,
+    )
+    with beam.Pipeline() as p:
+        batches = p | beam.Create(rows) | tsb.BatchRows(schema, max_bad_fraction=0.01)
+        batches | tsb.AnalyzeDataset(rows_fn) | tsb.WriteTransformFn(tmp_path / "a")
+        batches.tskew_dead_letters | tsb.WriteDeadLetters(tmp_path / "dead.jsonl")
+        tsb.seal(p)
+    dead = [json.loads(line) for line in (tmp_path / "dead.jsonl").read_text().splitlines()]
+    assert sorted(d["raw"] for d in dead) == ['{"n": "1.5x", "w": "x"}', '{"n": 1.0, "w": null}']
+    assert any("'1.5x' is not a valid float64" in d["reason"] for d in dead)
+    assert any("feature 'w' is missing" in d["reason"] for d in dead)
+    stats = ts.load(tmp_path / "a").statistics
+    assert stats.bad_records == 2
+    assert stats.to_json()["inputs"] == reference.statistics.to_json()["inputs"]

@@ -24,12 +24,14 @@ from tskew.beam.io import (
     WriteParquet,
     WriteTransformFn,
 )
+from tskew.beam.rows import BatchRows
 from tskew.beam.runner import seal
 from tskew.beam.skew import DetectSkew
 
 __all__ = [
     "AnalyzeAndTransformDataset",
     "AnalyzeDataset",
+    "BatchRows",
     "DetectSkew",
     "ReadCsv",
     "ReadJsonl",

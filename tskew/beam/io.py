@@ -19,6 +19,7 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tskew.beam.elements import Tagged, dead_letter, select
 from tskew.io.bad_records import BadRecordLog
 from tskew.io.sources import expand_paths, infer_files, read_file
 from tskew.schema import Schema, SchemaLike, as_schema
@@ -29,24 +30,14 @@ class _ReadFile(beam.DoFn):
         self.schema, self.policy, self.batch_size = schema, policy, batch_size
 
     def process(self, path: str):
-        # One output of ("batch", RecordBatch) / ("bad", dict) pairs, split by Filters
-        # afterwards: tagged outputs misbehave on the DaskRunner.
+        # Batches and dead letters in one output, as `Tagged` values.
         log = BadRecordLog(self.policy, max_examples=1 << 62)
         seen = 0
         for batch in read_file(Path(path), self.schema, log, self.batch_size):
-            yield "batch", batch
-            yield from (("bad", _dead_letter(r)) for r in log.examples[seen:])
+            yield Tagged("batch", batch)
+            yield from (Tagged("bad", dead_letter(r)) for r in log.examples[seen:])
             seen = len(log.examples)
-        yield from (("bad", _dead_letter(r)) for r in log.examples[seen:])
-
-
-def _dead_letter(record) -> dict:
-    return {
-        "source": record.source,
-        "line": record.line,
-        "reason": record.reason,
-        "raw": record.raw,
-    }
+        yield from (Tagged("bad", dead_letter(r)) for r in log.examples[seen:])
 
 
 class _ReadFiles(beam.PTransform):
@@ -74,9 +65,10 @@ class _ReadFiles(beam.PTransform):
         read = (
             pipeline
             | f"{label}Files" >> beam.Create(self.files)
-            | f"{label}Read" >> beam.ParDo(_ReadFile(self.schema, policy, self.batch_size))
+            | f"{label}Read"
+            >> beam.ParDo(_ReadFile(self.schema, policy, self.batch_size)).with_output_types(Tagged)
         )
-        return _select(read, kind, label)
+        return select(read, kind, label)
 
     def _reread(self, pipeline, label: str):
         return self._read(pipeline, label, "batch")
@@ -86,10 +78,11 @@ class _ReadFiles(beam.PTransform):
         read = (
             pbegin
             | "Files" >> beam.Create(self.files)
-            | "Read" >> beam.ParDo(_ReadFile(self.schema, policy, self.batch_size))
+            | "Read"
+            >> beam.ParDo(_ReadFile(self.schema, policy, self.batch_size)).with_output_types(Tagged)
         )
-        batches = _select(read, "batch", "Batches")
-        dead = _select(read, "bad", "Bad")
+        batches = select(read, "batch", "Batches")
+        dead = select(read, "bad", "Bad")
         batches.tskew_schema = self.schema
         batches.tskew_dead_letters = dead
         # Analysis passes read the files again instead of sharing this collection: a
@@ -98,10 +91,6 @@ class _ReadFiles(beam.PTransform):
         batches.tskew_max_bad_fraction = self.max_bad_fraction
         batches.tskew_source = f"{len(self.files)} file(s) matching {self.pattern!r}"
         return batches
-
-
-def _select(read, kind: str, label: str):
-    return read | f"{label}Select" >> beam.FlatMap(lambda kv: [kv[1]] if kv[0] == kind else [])
 
 
 class ReadCsv(_ReadFiles):

@@ -3,6 +3,8 @@
 Beam 2.77's DaskRunner computes only the task graph of the *last* transform
 applied; branches that do not lead there silently never run. `seal` joins all
 leaves of a pipeline into one final transform so every branch is computed.
+It also drops whatever a DoFn outputs from ``finish_bundle``
+(`loses_finish_bundle_outputs`).
 """
 
 from __future__ import annotations
@@ -34,3 +36,9 @@ def seal(pipeline: beam.Pipeline) -> None:
         | "tskew_seal_join" >> beam.Flatten()
         | "tskew_seal_end" >> beam.Filter(lambda _: False)
     )
+
+
+def loses_finish_bundle_outputs(pipeline: beam.Pipeline) -> bool:
+    """Whether ``pipeline`` runs on the DaskRunner, which drops ``finish_bundle`` outputs."""
+    # By name: importing the DaskRunner would import dask.
+    return type(pipeline.runner).__name__ == "DaskRunner"
