@@ -173,7 +173,12 @@ def _cmd_skew_report(args: argparse.Namespace) -> int:
     import tskew as ts
 
     tfn = ts.load(args.artifact)
-    report = ts.skew_report(tfn, args.serving, args.thresholds, artifact=args.artifact)
+    serving = args.serving
+    if args.serving_format == "prediction_log":
+        from tskew.skew.prediction_log import PredictionLogPath
+
+        serving = [PredictionLogPath(s) for s in serving]
+    report = ts.skew_report(tfn, serving, args.thresholds, artifact=args.artifact)
     if report.rows.get("serving", 0) == 0:
         print(f"tskew skew-report: error: no serving rows in {args.serving}", file=sys.stderr)
         return 2
@@ -185,6 +190,35 @@ def _cmd_skew_report(args: argparse.Namespace) -> int:
             print(report.render("text"))
     else:
         print(text)
+    return 0 if report.passed else 1
+
+
+def _cmd_feature_skew(args: argparse.Namespace) -> int:
+    """Exit 0: every joined row matches; 1: a feature differs; 2: unusable input."""
+    import tskew as ts
+    from tskew.skew.feature_skew import feature_skew
+    from tskew.skew.prediction_log import PredictionLogPath
+
+    tfn = ts.load(args.artifact)
+    raw = args.raw
+    if args.raw_format == "prediction_log":
+        raw = [PredictionLogPath(s) for s in raw]
+    report = feature_skew(
+        tfn, raw, args.features, args.id, ulps=args.ulps, atol=args.atol, artifact=args.artifact
+    )
+    for side, what in (("raw", args.raw), ("features", args.features)):
+        if report.rows[side] == 0:
+            print(f"tskew feature-skew: error: no rows in {' '.join(what)}", file=sys.stderr)
+            return 2
+    if report.rows["compared"] == 0:
+        print(report.render(args.format))
+        print(
+            f"tskew feature-skew: error: no {args.id} is on both sides with a raw row the "
+            "transform can read; nothing was compared",
+            file=sys.stderr,
+        )
+        return 2
+    print(report.render(args.format))
     return 0 if report.passed else 1
 
 
@@ -255,7 +289,39 @@ def build_parser() -> argparse.ArgumentParser:
     skew.add_argument("--thresholds", help="TOML file with thresholds (see README)")
     skew.add_argument("--format", default="text", choices=["text", "json", "markdown", "html"])
     skew.add_argument("--output", help="write the report here instead of printing it")
+    skew.add_argument(
+        "--serving-format",
+        default="auto",
+        choices=["auto", "prediction_log"],
+        help="auto: by file name (*.tfrecord* are TF Serving PredictionLog TFRecords); "
+        "prediction_log: read every serving file as PredictionLog TFRecords",
+    )
     skew.set_defaults(fn=_cmd_skew_report)
+    fskew = sub.add_parser(
+        "feature-skew",
+        help="recompute features from logged raw requests and compare them with the logged "
+        "features the model received; exit 1 on any mismatch",
+    )
+    fskew.add_argument("--artifact", required=True, help="artifact directory")
+    fskew.add_argument("--raw", required=True, nargs="+", help="raw request files or globs")
+    fskew.add_argument(
+        "--features", required=True, nargs="+", help="files or globs of the features received"
+    )
+    fskew.add_argument("--id", required=True, help="the column joining raw rows and features")
+    fskew.add_argument("--format", default="text", choices=["text", "json"])
+    fskew.add_argument(
+        "--ulps", type=int, default=0, help="floats this many ulps apart match (default: exact)"
+    )
+    fskew.add_argument(
+        "--atol", type=float, default=0.0, help="floats this far apart match (default: exact)"
+    )
+    fskew.add_argument(
+        "--raw-format",
+        default="auto",
+        choices=["auto", "prediction_log"],
+        help="as skew-report's --serving-format, for the raw files",
+    )
+    fskew.set_defaults(fn=_cmd_feature_skew)
     plan = sub.add_parser("plan", help="print the traced graph and the analysis plan")
     plan.add_argument("--preprocessing-fn", required=True)
     plan.add_argument("--data", required=True)

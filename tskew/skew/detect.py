@@ -62,7 +62,7 @@ def skew_report(
     _require_baseline(tfn, artifact)
     log = BadRecordLog("skip", MAX_EXAMPLES)
     state = SkewState(tfn)
-    for chunk in serving_chunks(serving, log):
+    for chunk in serving_chunks(serving, log, schema=tfn.input_schema):
         state.add(chunk.table, chunk.locate)
     state.bad_records += log.count
     state.examples += [{"source": _where(r), "reason": r.reason} for r in log.examples]

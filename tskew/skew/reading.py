@@ -5,7 +5,9 @@ record that drops its row: it is a dtype violation of that one feature, counted
 with an example (file:line), while the row's other features still count.
 Unparseable lines (bad JSON, broken CSV rows) are bad records. JSONL lines may be
 plain feature objects or TF Serving REST bodies: ``{"instances": [{...}, ...]}``
-(row format) or ``{"inputs": {"f": [...], ...}}`` (columnar format).
+(row format) or ``{"inputs": {"f": [...], ...}}`` (columnar format). ``*.tfrecord*``
+files (or paths wrapped in `PredictionLogPath`) are TF Serving request logs, read by
+`tskew.skew.prediction_log`.
 
 Example:
     >>> import pyarrow as pa
@@ -27,11 +29,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tskew.errors import SchemaError
+from tskew.errors import DataError, SchemaError
 from tskew.io.bad_records import BadRecord, BadRecordLog
 from tskew.io.conform import convert
 from tskew.io.sources import expand_paths, file_format, in_memory_table, text_chunks
-from tskew.schema import DType
+from tskew.schema import DType, Schema
 
 CHUNK_ROWS = 1 << 16
 
@@ -44,13 +46,24 @@ class Chunk:
     locate: Callable[[int], str]
 
 
-def serving_chunks(data: Any, log: BadRecordLog, chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
-    """Raw chunks of ``data``: a path/glob (CSV, Parquet, JSONL), DataFrame, Arrow, dict."""
+def serving_chunks(
+    data: Any, log: BadRecordLog, chunk_rows: int = CHUNK_ROWS, schema: Schema | None = None
+) -> Iterator[Chunk]:
+    """Raw chunks of ``data``: a path/glob (CSV, Parquet, JSONL, TF Serving PredictionLog
+    TFRecords), DataFrame, Arrow, dict. ``schema`` (the raw inputs), if given, lets
+    tf.Example int64 0/1 values of bool features read as bools."""
     if isinstance(data, str | Path) or (
         isinstance(data, list | tuple) and data and all(isinstance(d, str | Path) for d in data)
     ):
-        for path in expand_paths(data):
-            yield from _file_chunks(path, log, chunk_rows)
+        from tskew.skew.prediction_log import PredictionLogPath
+
+        specs = [data] if isinstance(data, str | Path) else list(data)
+        paths = [(p, isinstance(s, PredictionLogPath)) for s in specs for p in expand_paths(s)]
+        for path, forced in paths:
+            if forced or _is_prediction_log(path):
+                yield from _prediction_log_chunks(path, log, chunk_rows, schema)
+            else:
+                yield from _file_chunks(path, log, chunk_rows)
         return
     table, description = in_memory_table(data)
     for start in range(0, max(table.num_rows, 1), chunk_rows):
@@ -59,7 +72,13 @@ def serving_chunks(data: Any, log: BadRecordLog, chunk_rows: int = CHUNK_ROWS) -
 
 
 def _file_chunks(path: Path, log: BadRecordLog, chunk_rows: int) -> Iterator[Chunk]:
-    fmt = file_format(path)
+    try:
+        fmt = file_format(path)
+    except DataError as err:
+        raise DataError(
+            f"{err}; or TF Serving PredictionLog TFRecords (*.tfrecord*, or any name with "
+            "--serving-format prediction_log)"
+        ) from None
     if fmt == "parquet":
         # Batches, not row groups: memory stays bounded however the file was written.
         start = 0
@@ -71,6 +90,28 @@ def _file_chunks(path: Path, log: BadRecordLog, chunk_rows: int) -> Iterator[Chu
     else:
         for table, lines, _ in text_chunks(path, fmt, log, chunk_rows):
             yield Chunk(table, lambda i, lines=lines: f"{path}:{int(lines[i])}")
+
+
+def _is_prediction_log(path: Path) -> bool:
+    """``*.tfrecord*`` files (unless their name also says CSV, Parquet or JSONL)."""
+    from tskew.skew.prediction_log import is_prediction_log_name
+
+    if not is_prediction_log_name(path):
+        return False
+    try:
+        file_format(path)
+    except DataError:
+        return True
+    return False
+
+
+def _prediction_log_chunks(
+    path: Path, log: BadRecordLog, chunk_rows: int, schema: Schema | None
+) -> Iterator[Chunk]:
+    from tskew.skew.prediction_log import read_prediction_log
+
+    for table, locate in read_prediction_log(path, log, chunk_rows=chunk_rows, schema=schema):
+        yield Chunk(table, locate)
 
 
 def _jsonl_chunks(path: Path, log: BadRecordLog, chunk_rows: int) -> Iterator[Chunk]:
