@@ -31,13 +31,14 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from tskew.errors import GraphError, UnsupportedOpError
+from tskew.exporters.common import MISSING_SUFFIX, LoweringTable, optional_import
 from tskew.ir.graph import Graph
 from tskew.ir.nodes import Node
 from tskew.ops.elementwise import _INT64_MAX_AS_FLOAT
@@ -50,18 +51,11 @@ OPSET = 21
 ML_OPSET = 4
 MS_OPSET = 1
 IR_VERSION = 10
-MISSING_SUFFIX = "__missing"
 
 
 def onnx_module() -> Any:
     """``import onnx`` with an actionable error when it is not installed."""
-    try:
-        import onnx
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "exporting to ONNX needs the 'onnx' package: pip install 'tskew[onnx]'"
-        ) from err
-    return onnx
+    return optional_import("onnx", "exporting to ONNX", "onnx")
 
 
 def onnx_type(dtype: DType) -> int:
@@ -90,24 +84,15 @@ class OnnxCol:
 
 
 Value = Any  # OnnxCol | str (a dataset value: initializer name)
-LoweringFn = Callable[..., Value]
-_LOWERINGS: dict[str, LoweringFn] = {}
-_UNSUPPORTED = {
-    "lower": "ONNX's StringNormalizer depends on the serving machine's C++ locale and maps "
-    "case differently from tskew; lower-case the data before it reaches the model",
-    "strip": "no ONNX operator edits string contents; strip the data upstream",
-}
-
-
-def lowering(*names: str) -> Callable[[LoweringFn], LoweringFn]:
-    """Register ``fn(ctx, node, *inputs)`` as the ONNX lowering of the ops ``names``."""
-
-    def deco(fn: LoweringFn) -> LoweringFn:
-        for name in names:
-            _LOWERINGS[name] = fn
-        return fn
-
-    return deco
+LOWERINGS = LoweringTable(
+    BACKEND,
+    unsupported={
+        "lower": "ONNX's StringNormalizer depends on the serving machine's C++ locale and maps "
+        "case differently from tskew; lower-case the data before it reaches the model",
+        "strip": "no ONNX operator edits string contents; strip the data upstream",
+    },
+)
+lowering = LOWERINGS.register
 
 
 class Builder:
@@ -161,11 +146,7 @@ class Lowering:
     def __init__(self, graph: Graph, builder: Builder | None = None):
         self.graph = graph
         self.b = builder or Builder()
-        for node in graph.nodes:
-            if node.op in _UNSUPPORTED:
-                raise UnsupportedOpError(node.op, BACKEND, _UNSUPPORTED[node.op])
-            if node.op not in _LOWERINGS and node.op != "input":
-                raise UnsupportedOpError(node.op, BACKEND)
+        LOWERINGS.check(graph)
 
     def const_of(self, node_id: int) -> np.ndarray:
         node = self.graph.nodes[node_id]
@@ -189,7 +170,7 @@ class Lowering:
             if node.op == "input":
                 env[nid] = inputs[node.name]
             else:
-                env[nid] = _LOWERINGS[node.op](self, node, *(env[i] for i in node.inputs))
+                env[nid] = LOWERINGS[node.op](self, node, *(env[i] for i in node.inputs))
         return {name: env[nid] for name, nid in targets.items()}
 
     # ------------------------------------------------------------ helpers

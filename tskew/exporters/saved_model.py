@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tskew.errors import ArtifactError
+from tskew.exporters.common import MISSING_SUFFIX
 from tskew.exporters.tensorflow import Lowering, TfCol, tf_dtype, tf_module
 from tskew.ir.graph import Graph
 from tskew.schema import DType
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
     from tskew.policy import Policy
     from tskew.transform_fn import TransformFn
 
-MISSING_SUFFIX = "__missing"
 # TF signature argument names (tensorflow/python/saved_model/signature_serialization.py).
 _VALID_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$")
 

@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from tskew.errors import GraphError, UnsupportedOpError
+from tskew.errors import GraphError
+from tskew.exporters.common import LoweringFn, LoweringTable, optional_import
 from tskew.ir.graph import Graph
 from tskew.ir.nodes import Node
 from tskew.ir.types import ValueType
@@ -44,13 +45,7 @@ BACKEND = "tensorflow"
 
 def tf_module() -> Any:
     """``import tensorflow`` with an actionable error when it is not installed."""
-    try:
-        import tensorflow as tf
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "exporting to TensorFlow needs the 'tensorflow' package: pip install 'tskew[tf]'"
-        ) from err
-    return tf
+    return optional_import("tensorflow", "exporting to TensorFlow", "tf")
 
 
 def tf_dtype(dtype: DType) -> Any:
@@ -74,24 +69,8 @@ class TfCol:
 
 
 Value = Any  # TfCol | tf.Tensor (dataset value)
-LoweringFn = Callable[..., Value]
-_LOWERINGS: dict[str, LoweringFn] = {}
-
-
-def lowering(*names: str) -> Callable[[LoweringFn], LoweringFn]:
-    """Register ``fn(ctx, node, *inputs)`` as the TF lowering of the ops ``names``."""
-
-    def deco(fn: LoweringFn) -> LoweringFn:
-        for name in names:
-            _LOWERINGS[name] = fn
-        return fn
-
-    return deco
-
-
-def supported_ops() -> set[str]:
-    """Op names with a TF lowering."""
-    return set(_LOWERINGS)
+LOWERINGS = LoweringTable(BACKEND)
+lowering = LOWERINGS.register
 
 
 class Lowering:
@@ -106,9 +85,7 @@ class Lowering:
 
         tf = tf_module()
         self.graph = graph
-        missing = sorted({n.op for n in graph.nodes} - set(_LOWERINGS) - {"input"})
-        if missing:
-            raise UnsupportedOpError(missing[0], BACKEND)
+        LOWERINGS.check(graph)
         self.tables: dict[int, Any] = {}
         for node in graph.nodes:
             if node.op == "apply_vocabulary":
@@ -144,7 +121,7 @@ class Lowering:
             if node.op == "input":
                 env[nid] = inputs[node.name]
             else:
-                env[nid] = _LOWERINGS[node.op](self, node, *(env[i] for i in node.inputs))
+                env[nid] = LOWERINGS[node.op](self, node, *(env[i] for i in node.inputs))
         return {name: _values(env[nid]) for name, nid in targets.items()}
 
 
