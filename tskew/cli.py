@@ -100,9 +100,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
     """Write the artifact as a SavedModel, with an optional model and policy attached."""
     import tskew as ts
 
-    if not args.saved_model and not args.onnx:
-        raise SystemExit("tskew export: say where to write: --saved-model DIR and/or --onnx FILE")
+    if not (args.saved_model or args.onnx or args.statistics):
+        raise SystemExit(
+            "tskew export: say where to write: --saved-model DIR, --onnx FILE, --statistics FILE"
+        )
     tfn = ts.load(args.artifact)
+    if args.statistics:
+        from tskew.skew.tfmd import write_statistics
+
+        path = write_statistics(tfn.statistics, args.statistics)
+        print(f"tskew export: wrote the training statistics as a TFMD proto to {path}")
     model = args.model
     if model and Path(model).suffix == ".keras":
         import keras
@@ -263,6 +270,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("artifact", help="artifact directory written by TransformFn.save")
     export.add_argument("--saved-model", help="SavedModel directory to write")
     export.add_argument("--onnx", help="ONNX file to write")
+    export.add_argument(
+        "--statistics",
+        help="training statistics as a TFMD DatasetFeatureStatisticsList (.tfrecord for "
+        "tfdv.load_statistics, .pb, or .pbtxt)",
+    )
     export.add_argument(
         "--model", help="model fed the features: .keras file, SavedModel dir, or .onnx file"
     )

@@ -392,3 +392,17 @@ def test_beam_readers_and_analyze_take_a_tfmd_schema():
     reader = tsb.ReadCsv(str(shared_file(TAXI_CSV)), schema=schema_path, max_bad_fraction=0.01)
     assert reader.schema == as_schema(schema_path)
     assert tsb.AnalyzeDataset(_taxi_fn, tfmd.load_tfmd_schema(schema_path)).schema == reader.schema
+
+
+def test_cli_exports_the_statistics_proto(tmp_path, capsys):
+    pytest.importorskip("tensorflow_metadata")
+    from tskew import cli
+    from tskew.skew.tfmd import read_statistics
+
+    tfn = ts.analyze(lambda i: {"y": ts.scale_to_z_score(i["x"])}, {"x": [1.0, 2.0, 4.0]})
+    artifact = tfn.save(tmp_path / "a")
+    out = tmp_path / "stats.tfrecord"
+    assert cli.main(["export", str(artifact), "--statistics", str(out)]) == 0
+    assert "TFMD proto" in capsys.readouterr().out
+    names = [f.name for f in read_statistics(out).datasets[0].features]
+    assert "x" in names
