@@ -36,13 +36,12 @@ from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
-import pyarrow as pa
 from apache_beam.transforms import trigger, window
 from apache_beam.utils.windowed_value import PaneInfoTiming
 
 from tskew.io.sources import in_memory_table
 from tskew.skew.detect import SkewState
-from tskew.skew.reading import _column
+from tskew.skew.reading import rows_table
 from tskew.skew.report import SkewReport
 from tskew.skew.thresholds import Thresholds
 from tskew.transform_fn import TransformFn
@@ -102,14 +101,6 @@ class _SkewCombineFn(beam.CombineFn):
             self._state(acc).add(rows_table(acc.rows))
             acc.rows = []
         return acc
-
-
-def rows_table(rows: list[dict]) -> pa.Table:
-    """Dict rows -> one table, as the JSONL serving reader builds it (mixed types -> text)."""
-    names = list(dict.fromkeys(k for row in rows for k in row))
-    if not names:  # rows without features still count as rows
-        return pa.table({"": pa.nulls(len(rows))}).drop([""])
-    return pa.table({name: _column([row.get(name) for row in rows]) for name in names})
 
 
 class _LabelWindow(beam.DoFn):

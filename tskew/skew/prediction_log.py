@@ -489,9 +489,9 @@ class _ChunkBuilder:
         self.where += [(record, i) for i in range(n)]
 
     def flush(self, path: Path) -> tuple[pa.Table, Locate]:
-        from tskew.skew.reading import _column
+        from tskew.skew.reading import lenient_array
 
-        columns = {name: _column(values) for name, values in self.columns.items()}
+        columns = {name: lenient_array(values) for name, values in self.columns.items()}
         table = pa.table(columns) if columns else pa.table({"": pa.nulls(self.rows)}).drop([""])
         where = self.where
 

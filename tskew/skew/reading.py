@@ -164,13 +164,23 @@ def _rows_of(obj: Any) -> list[dict]:
 
 
 def _rows_chunk(rows: list[dict], lines: list[int], path: Path) -> Chunk:
+    return Chunk(rows_table(rows), lambda i, lines=lines: f"{path}:{lines[i]}")
+
+
+def rows_table(rows: list[dict]) -> pa.Table:
+    """Dict rows -> one table; a column with mixed types becomes text (parsed per feature).
+
+    Example:
+        >>> rows_table([{"x": 1}, {"x": "two", "y": True}]).to_pydict()
+        {'x': ['1', 'two'], 'y': [None, True]}
+    """
     names = list(dict.fromkeys(k for row in rows for k in row))
-    columns = {name: _column([row.get(name) for row in rows]) for name in names}
-    table = pa.table(columns) if columns else pa.table({"": pa.nulls(len(rows))}).drop([""])
-    return Chunk(table, lambda i, lines=lines: f"{path}:{lines[i]}")
+    if not names:  # rows without features still count as rows
+        return pa.table({"": pa.nulls(len(rows))}).drop([""])
+    return pa.table({name: lenient_array([row.get(name) for row in rows]) for name in names})
 
 
-def _column(values: list) -> pa.Array:
+def lenient_array(values: list) -> pa.Array:
     """Values as one Arrow array; mixed types fall back to their text (parsed later)."""
     try:
         return pa.array(values)
