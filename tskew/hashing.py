@@ -60,6 +60,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = ["hash_to_buckets", "murmur3_32"]
 
@@ -225,6 +226,9 @@ def _is_bytes_type(typ: pa.DataType) -> bool:
 # ------------------------------------------------------------------- hashing
 
 
+_SAMPLE = 4096  # values looked at to decide whether dictionary-encoding first pays
+
+
 def _hash_array(arr: pa.Array, seed: int) -> np.ndarray:
     """Hash one (non-chunked) Arrow array of a string/binary/dictionary type."""
     if isinstance(arr, pa.DictionaryArray):
@@ -233,6 +237,9 @@ def _hash_array(arr: pa.Array, seed: int) -> np.ndarray:
         table = np.append(dict_hashes, _empty_hash(seed))  # last entry: for nulls
         idx = arr.indices.fill_null(len(dict_hashes)).to_numpy(zero_copy_only=False)
         return table[idx.astype(np.intp, copy=False)]
+    if len(arr) > _SAMPLE and pc.count_distinct(arr.slice(0, _SAMPLE)).as_py() < _SAMPLE // 4:
+        # Mostly repeated values (carriers, routes, OOV keys): hash each distinct one once.
+        return _hash_array(pc.dictionary_encode(arr), seed)
     data, starts, lengths = _flat_buffers(arr)
     return _murmur3_flat(data, starts, lengths, seed)
 
