@@ -353,3 +353,11 @@ def test_onnxruntime_signed_variant_is_same_bits() -> None:
     got = run(xs)
     assert got.dtype == np.int32
     np.testing.assert_array_equal(got.view(np.uint32), murmur3_32(xs))
+
+
+def test_repeated_strings_take_the_dictionary_path_with_the_same_hashes():
+    """Over 4096 mostly repeated values are hashed once per distinct value: same results."""
+    values = [["", "a", "ünï", "日本", "x" * 70, None][i % 6] for i in range(10_000)]
+    got = murmur3_32(pa.array(values, pa.string()))
+    want = [mmh3.hash((v or "").encode(), 0, signed=False) for v in values]
+    assert got.tolist() == want
