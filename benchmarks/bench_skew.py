@@ -232,7 +232,8 @@ def ratio_lines(res: dict, n: int, small: int, tfdv_train: dict | None, paths: d
         out.append(
             f"tskew on the same {n:,} rows written as ONE row group (pyarrow's default "
             f"row_group_size is 1Mi rows): peak RSS {one['peak_rss_mb']:.0f} MB, "
-            f"{one['seconds']:.2f} s (skew_report reads Parquet in batches, so memory does not follow row-group size)"
+            f"{one['seconds']:.2f} s (skew_report reads Parquet in batches, so memory does "
+            "not follow row-group size)"
         )
     if ("tfdv", n) in res:
         tv, fv = res[("tfdv", n)].get("values", {}), tskew.get("values", {})
