@@ -31,6 +31,7 @@ bench: $(VENV)/.dev
 	$(PY) benchmarks/bench_serving.py
 	$(PY) benchmarks/bench_onnx.py
 	$(PY) benchmarks/bench_skew.py
+	$(PY) benchmarks/bench_monitor.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

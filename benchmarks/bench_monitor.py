@@ -20,9 +20,9 @@ from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
+from results import write_section  # benchmarks/ is on sys.path as the script's folder
 
 import tskew as ts
-from benchmarks.results import write_section
 from tskew.demo import LABEL, flights_preprocessing_fn, load_flights
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
