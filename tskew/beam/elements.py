@@ -9,7 +9,7 @@ encode only when an element really crosses a process boundary.
 
 from __future__ import annotations
 
-import pickle
+import json
 from typing import Any
 
 import apache_beam as beam
@@ -18,17 +18,25 @@ import pyarrow as pa
 from tskew.io.bad_records import BadRecord
 
 
+def _ipc(batch: pa.RecordBatch) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema) as writer:
+        writer.write_batch(batch)
+    return sink.getvalue().to_pybytes()
+
+
+def _from_ipc(data: bytes) -> pa.RecordBatch:
+    return pa.ipc.open_stream(data).read_next_batch()
+
+
 class RecordBatchCoder(beam.coders.Coder):
     """A RecordBatch as one Arrow IPC stream (schema + batch)."""
 
     def encode(self, batch: pa.RecordBatch) -> bytes:
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, batch.schema) as writer:
-            writer.write_batch(batch)
-        return sink.getvalue().to_pybytes()
+        return _ipc(batch)
 
     def decode(self, data: bytes) -> pa.RecordBatch:
-        return pa.ipc.open_stream(data).read_next_batch()
+        return _from_ipc(data)
 
     def estimate_size(self, batch: pa.RecordBatch) -> int:
         return batch.get_total_buffer_size()
@@ -57,13 +65,34 @@ class Tagged:
 
 
 class TaggedCoder(beam.coders.Coder):
-    """Pickles a `Tagged` value; estimates a RecordBatch payload by its buffers."""
+    """A `Tagged` value without pickle: one kind byte, then Arrow IPC or JSON.
+
+    Batches travel as Arrow IPC; dead letters (JSON-safe dicts) as JSON; a user's dict
+    row as a one-row Arrow table, which keeps each value's type (an int stays an int,
+    text in a numeric field stays text), or as JSON when Arrow cannot hold a value.
+    Decoding never runs code from the bytes.
+    """
 
     def encode(self, item: Tagged) -> bytes:
-        return pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
+        kind = _KINDS[item.kind]
+        if item.kind == "batch":
+            return kind + _ipc(item.value)
+        if item.kind == "row":
+            try:
+                return kind + b"A" + _ipc(pa.RecordBatch.from_pylist([item.value]))
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+                return kind + b"J" + json.dumps(item.value, default=str).encode()
+        return kind + json.dumps(item.value).encode()
 
     def decode(self, data: bytes) -> Tagged:
-        return pickle.loads(data)
+        kind, payload = _NAMES[data[:1]], data[1:]
+        if kind == "batch":
+            return Tagged(kind, _from_ipc(payload))
+        if kind == "row":
+            if payload[:1] == b"A":
+                return Tagged(kind, _from_ipc(payload[1:]).to_pylist()[0])
+            return Tagged(kind, json.loads(payload[1:]))
+        return Tagged(kind, json.loads(payload))
 
     def estimate_size(self, item: Tagged) -> int:
         if isinstance(item.value, pa.RecordBatch):
@@ -76,6 +105,9 @@ class TaggedCoder(beam.coders.Coder):
     def to_type_hint(self):
         return Tagged
 
+
+_KINDS = {"batch": b"B", "row": b"R", "bad": b"D"}
+_NAMES = {code: kind for kind, code in _KINDS.items()}
 
 beam.coders.registry.register_coder(pa.RecordBatch, RecordBatchCoder)
 beam.coders.registry.register_coder(Tagged, TaggedCoder)
