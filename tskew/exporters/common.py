@@ -15,7 +15,9 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tskew.errors import UnsupportedOpError
+import numpy as np
+
+from tskew.errors import GraphError, UnsupportedOpError
 from tskew.ir.graph import Graph
 
 # A nullable feature ``x`` is served as ``x`` plus a bool ``x__missing`` (True = missing).
@@ -65,3 +67,40 @@ class LoweringTable:
                 raise UnsupportedOpError(node.op, self.backend, self.unsupported[node.op])
             if node.op not in self._fns and node.op != "input":
                 raise UnsupportedOpError(node.op, self.backend)
+
+
+class GraphLowering:
+    """Walks a frozen graph, calling one backend's lowering per node (subclassed per backend).
+
+    Subclasses set ``table`` (their `LoweringTable`); lowerings read constants with
+    `const_of` and input dtypes with `dtype_of`.
+    """
+
+    table: LoweringTable
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.table.check(graph)
+
+    def const_of(self, node_id: int) -> np.ndarray:
+        """The value of a frozen constant node (analyzer results are constants by now)."""
+        from tskew.ops.structural import const
+
+        node = self.graph.nodes[node_id]
+        if node.op != "const":
+            raise GraphError(f"node %{node_id} ({node.op}) must be a frozen constant")
+        return const(node.attr_dict)
+
+    def dtype_of(self, node_id: int) -> Any:
+        return self.graph.nodes[node_id].type.dtype
+
+    def lower(self, inputs: Mapping[str, Any], targets: Mapping[str, int]) -> dict[str, Any]:
+        """Lower every ancestor of ``targets`` in order; returns the targets' values."""
+        env: dict[int, Any] = {}
+        for nid in sorted(self.graph.ancestors(targets.values())):
+            node = self.graph.nodes[nid]
+            if node.op == "input":
+                env[nid] = inputs[node.name]
+            else:
+                env[nid] = self.table[node.op](self, node, *(env[i] for i in node.inputs))
+        return {name: env[nid] for name, nid in targets.items()}

@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from tskew.errors import GraphError, UnsupportedOpError
-from tskew.exporters.common import MISSING_SUFFIX, LoweringTable, optional_import
+from tskew.errors import UnsupportedOpError
+from tskew.exporters.common import MISSING_SUFFIX, GraphLowering, LoweringTable, optional_import
 from tskew.ir.graph import Graph
 from tskew.ir.nodes import Node
 from tskew.ops.elementwise import _INT64_MAX_AS_FLOAT
@@ -140,38 +140,20 @@ def tensor_proto(value: Any, dtype: DType, name: str = "") -> Any:
     return onnx.numpy_helper.from_array(arr, name)
 
 
-class Lowering:
+class Lowering(GraphLowering):
     """Emits the ONNX nodes of a frozen graph into a `Builder`."""
 
+    table = LOWERINGS
+
     def __init__(self, graph: Graph, builder: Builder | None = None):
-        self.graph = graph
+        super().__init__(graph)
         self.b = builder or Builder()
-        LOWERINGS.check(graph)
-
-    def const_of(self, node_id: int) -> np.ndarray:
-        node = self.graph.nodes[node_id]
-        if node.op != "const":
-            raise GraphError(f"node %{node_id} ({node.op}) must be a frozen constant")
-        from tskew.ops.structural import const
-
-        return const(node.attr_dict)
-
-    def dtype_of(self, node_id: int) -> DType:
-        return self.graph.nodes[node_id].type.dtype
 
     def __call__(
         self, inputs: Mapping[str, OnnxCol], targets: Mapping[str, int] | None = None
     ) -> dict[str, Value]:
         """Emit ``targets`` (default: the outputs) from the bound inputs; returns their values."""
-        targets = dict(self.graph.outputs if targets is None else targets)
-        env: dict[int, Value] = {}
-        for nid in sorted(self.graph.ancestors(targets.values())):
-            node = self.graph.nodes[nid]
-            if node.op == "input":
-                env[nid] = inputs[node.name]
-            else:
-                env[nid] = LOWERINGS[node.op](self, node, *(env[i] for i in node.inputs))
-        return {name: env[nid] for name, nid in targets.items()}
+        return self.lower(inputs, dict(self.graph.outputs if targets is None else targets))
 
     # ------------------------------------------------------------ helpers
     def cast(self, v: Value, src: DType, to: DType) -> str:

@@ -30,11 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from tskew.errors import GraphError
-from tskew.exporters.common import LoweringFn, LoweringTable, optional_import
+from tskew.exporters.common import GraphLowering, LoweringFn, LoweringTable, optional_import
 from tskew.ir.graph import Graph
 from tskew.ir.nodes import Node
-from tskew.ir.types import ValueType
 from tskew.ops.elementwise import _INT64_MAX_AS_FLOAT
 from tskew.ops.strings import _PATTERNS, CROSS_SEPARATOR
 from tskew.ops.typing import promote
@@ -73,7 +71,7 @@ LOWERINGS = LoweringTable(BACKEND)
 lowering = LOWERINGS.register
 
 
-class Lowering:
+class Lowering(GraphLowering):
     """Evaluates a frozen graph with TF ops; build once, call inside a ``tf.function``.
 
     Lookup tables (vocabularies, the lower-case map) are created at construction,
@@ -84,8 +82,7 @@ class Lowering:
         from tskew.exporters import tf_labels  # noqa: F401  (registers top_k, map_labels)
 
         tf = tf_module()
-        self.graph = graph
-        LOWERINGS.check(graph)
+        super().__init__(graph)
         self.tables: dict[int, Any] = {}
         for node in graph.nodes:
             if node.op == "apply_vocabulary":
@@ -99,30 +96,14 @@ class Lowering:
                     tf.lookup.KeyValueTensorInitializer(keys, values), default_value=-1
                 )
 
-    def const_of(self, node_id: int) -> np.ndarray:
-        node = self.graph.nodes[node_id]
-        if node.op != "const":
-            raise GraphError(f"node %{node_id} ({node.op}) must be a frozen constant")
-        from tskew.ops.structural import const
-
-        return const(node.attr_dict)
-
-    def type_of(self, node_id: int) -> ValueType:
-        return self.graph.nodes[node_id].type
+    table = LOWERINGS
 
     def __call__(
         self, inputs: Mapping[str, TfCol], targets: Mapping[str, int] | None = None
     ) -> dict[str, Any]:
         """Evaluate ``targets`` (default: the graph outputs) from the bound inputs."""
-        targets = dict(self.graph.outputs if targets is None else targets)
-        env: dict[int, Value] = {}
-        for nid in sorted(self.graph.ancestors(targets.values())):
-            node = self.graph.nodes[nid]
-            if node.op == "input":
-                env[nid] = inputs[node.name]
-            else:
-                env[nid] = LOWERINGS[node.op](self, node, *(env[i] for i in node.inputs))
-        return {name: _values(env[nid]) for name, nid in targets.items()}
+        values = self.lower(inputs, dict(self.graph.outputs if targets is None else targets))
+        return {name: _values(v) for name, v in values.items()}
 
 
 def _unknown_id(node: Node, size: int) -> int:
@@ -270,7 +251,7 @@ _COMPARE = {
 @lowering(*_COMPARE)
 def _compare(ctx: Lowering, node: Node, a: Value, b: Value) -> Value:
     tf = tf_module()
-    ta, tb = (ctx.type_of(i).dtype for i in node.inputs)
+    ta, tb = (ctx.dtype_of(i) for i in node.inputs)
     dtype = ta if ta == tb else promote(ta, tb)
     return _result(getattr(tf.math, _COMPARE[node.op])(_cast(a, dtype), _cast(b, dtype)), a, b)
 
@@ -385,7 +366,7 @@ def _fill_missing(ctx: Lowering, node: Node, x: Value, fill: Value) -> Value:
 @lowering("is_missing")
 def _is_missing(ctx: Lowering, node: Node, x: Value) -> Value:
     tf = tf_module()
-    dtype = ctx.type_of(node.inputs[0]).dtype
+    dtype = ctx.dtype_of(node.inputs[0])
     if not _is_row(x):
         return tf.reduce_any(tf.math.is_nan(x)) if dtype.is_float else tf.constant(False)
     missing = _missing(ctx, x, dtype)
@@ -398,7 +379,7 @@ def _is_missing(ctx: Lowering, node: Node, x: Value) -> Value:
 @lowering("apply_buckets")
 def _apply_buckets(ctx: Lowering, node: Node, x: Value, bounds: Any) -> Value:
     tf = tf_module()
-    dtype = promote(*(ctx.type_of(i).dtype for i in node.inputs))
+    dtype = promote(*(ctx.dtype_of(i) for i in node.inputs))
     v = _cast(x, dtype)
     idx = tf.searchsorted(
         _cast(bounds, dtype)[tf.newaxis, :], v[tf.newaxis, :], side="right", out_type=tf.int64
@@ -418,7 +399,7 @@ def _one_hot(ctx: Lowering, node: Node, x: TfCol) -> Value:
 @lowering("cast")
 def _cast_op(ctx: Lowering, node: Node, x: Value) -> Value:
     tf = tf_module()
-    src, to = ctx.type_of(node.inputs[0]).dtype, node.type.dtype
+    src, to = ctx.dtype_of(node.inputs[0]), node.type.dtype
     v = _values(x)
     if src is DType.STRING:
         return _parse_strings(x, to)
@@ -519,7 +500,7 @@ def _cross(ctx: Lowering, node: Node, *xs: Value) -> Value:
     n = _rows(*xs)
     parts = []
     for i, x in zip(node.inputs, xs, strict=True):
-        dtype = ctx.type_of(i).dtype
+        dtype = ctx.dtype_of(i)
         v = _values(x) if dtype is DType.STRING else _to_strings(_values(x), dtype)
         parts.append(tf.broadcast_to(v, [n]))
     return _result(tf.strings.join(parts, separator=CROSS_SEPARATOR), *xs)
