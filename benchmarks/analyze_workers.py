@@ -81,27 +81,14 @@ def run_tft(path: str, transform: bool) -> int:
     import apache_beam as beam
     import pyarrow.parquet as pq
     import tensorflow_transform.beam as tft_beam
-    from preprocessing import tft_fn
-    from tensorflow_metadata.proto.v0 import schema_pb2
-    from tfx_bsl.public import tfxio
+    from preprocessing import tft_fn, tft_raw_input
 
-    class ReadRecordBatches(beam.DoFn):
-        def process(self, file_path):
-            yield from pq.ParquetFile(file_path).iter_batches(batch_size=1 << 16)
-
-    arrow_schema = pq.read_schema(path)
-    representations = {}
-    for name in arrow_schema.names:
-        rep = schema_pb2.TensorRepresentation()
-        rep.varlen_sparse_tensor.column_name = name
-        representations[name] = rep
-    config = tfxio.TensorAdapterConfig(arrow_schema, representations)
     with (
         tempfile.TemporaryDirectory() as tmp,
         beam.Pipeline() as pipeline,
         tft_beam.Context(temp_dir=tmp, force_tf_compat_v1=False),
     ):
-        raw = pipeline | beam.Create([path]) | beam.ParDo(ReadRecordBatches())
+        raw, config = tft_raw_input(pipeline, path)
         if transform:
             (transformed, _), _ = (raw, config) | tft_beam.AnalyzeAndTransformDataset(
                 tft_fn, output_record_batches=True

@@ -67,27 +67,14 @@ def train_tft(lists_path: Path, out: Path) -> Path:
     """AnalyzeDataset on the list-layout Parquet; returns the transform output dir."""
     import apache_beam as beam
     import tensorflow_transform.beam as tft_beam
-    from preprocessing import tft_fn
-    from tensorflow_metadata.proto.v0 import schema_pb2
-    from tfx_bsl.public import tfxio
+    from preprocessing import tft_fn, tft_raw_input
 
-    class ReadRecordBatches(beam.DoFn):
-        def process(self, file_path):
-            yield from pq.ParquetFile(file_path).iter_batches(batch_size=1 << 16)
-
-    arrow_schema = pq.read_schema(lists_path)
-    representations = {}
-    for name in arrow_schema.names:
-        rep = schema_pb2.TensorRepresentation()
-        rep.varlen_sparse_tensor.column_name = name
-        representations[name] = rep
-    config = tfxio.TensorAdapterConfig(arrow_schema, representations)
     with (
         tempfile.TemporaryDirectory() as tmp,
         beam.Pipeline() as pipeline,
         tft_beam.Context(temp_dir=tmp, force_tf_compat_v1=False),
     ):
-        raw = pipeline | beam.Create([str(lists_path)]) | beam.ParDo(ReadRecordBatches())
+        raw, config = tft_raw_input(pipeline, lists_path)
         transform_fn = (raw, config) | tft_beam.AnalyzeDataset(tft_fn)
         _ = transform_fn | tft_beam.WriteTransformFn(str(out))
     return out
