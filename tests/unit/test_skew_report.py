@@ -142,3 +142,15 @@ def test_cli_exit_codes_and_formats(tfn, tmp_path, capsys):
     assert doc["schema_version"] == 1 and doc["passed"] is False
     assert cli.main([*args[:3], "--serving", str(tmp_path / "nope-*.csv")]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_artifacts_without_a_skew_baseline_are_refused(tfn):
+    import copy
+
+    old = copy.copy(tfn)
+    old.statistics = copy.deepcopy(tfn.statistics)
+    old.statistics.inputs["fare"].percentiles = []  # as analyzed by an older tskew
+    with pytest.raises(ts.ArtifactError, match="'fare' has no skew baseline"):
+        ts.skew_report(old, _frame(200), artifact="artifacts/old")
+    with pytest.raises(ts.ArtifactError, match="no skew baseline"):
+        ts.SkewMonitor(old)

@@ -59,9 +59,8 @@ def skew_report(
         thresholds: `Thresholds`, a TOML path, or None for the defaults.
         artifact: a label for the report (the artifact path).
     """
-    _require_baseline(tfn, artifact)
     log = BadRecordLog("skip", MAX_EXAMPLES)
-    state = SkewState(tfn)
+    state = SkewState(tfn, artifact)
     for chunk in serving_chunks(serving, log, schema=tfn.input_schema):
         state.add(chunk.table, chunk.locate)
     state.bad_records += log.count
@@ -76,8 +75,8 @@ class SkewState:
     `tskew.beam.DetectSkew` merges them across workers.
     """
 
-    def __init__(self, tfn: TransformFn):
-        _require_baseline(tfn, "")
+    def __init__(self, tfn: TransformFn, artifact: str = ""):
+        _require_baseline(tfn, artifact)
         self.tfn = tfn
         graph = tfn.graph
         stats = tfn.statistics

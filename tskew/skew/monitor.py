@@ -36,7 +36,7 @@ import pyarrow as pa
 
 from tskew.errors import DataError
 from tskew.io.sources import in_memory_table
-from tskew.skew.detect import SkewState, _require_baseline
+from tskew.skew.detect import SkewState
 from tskew.skew.report import SkewReport
 from tskew.skew.thresholds import Thresholds
 from tskew.transform_fn import TransformFn
@@ -82,7 +82,6 @@ class SkewMonitor:
             window, by = window.total_seconds(), "time"
         if window <= 0:
             raise ValueError(f"window must be positive, got {window}")
-        _require_baseline(tfn, "")
         self.tfn, self.window, self.by = tfn, window, by
         self.thresholds = (
             thresholds
