@@ -1,0 +1,533 @@
+"""Exact order statistics of numeric columns in bounded memory.
+
+`Distribution` is the accumulator behind quantiles, medians, ``clip_by_quantiles``
+and the numeric skew baseline. While a column has at most `EXACT_LIMIT` distinct
+values it keeps one count per value, exactly as before. Past that it keeps a
+fixed-size summary instead: counts per top-20-bit prefix of each value's
+order-preserving key (`tskew.analyzers.keys`), the key range, infinity counts
+and a distinct-count sketch. Whether a column overflows depends only on its
+set of distinct values, so the state never depends on row order or batching.
+
+Values at given ranks then come from a distributed radix select over more
+passes: `RankSearch` narrows, for each target rank, the key window that holds
+it. Each pass fills a `Probe` (per window: exact integer counts in
+`REFINE_BINS` equal-width sub-ranges, or, once a window holds at most
+`COLLECT_LIMIT` values, those values themselves), and probes merge in any
+order. Every result is exact: the value at each rank, the number of values at
+or below it, and the equal-width histogram counts.
+
+Example:
+    >>> import numpy as np
+    >>> from tskew.ops.values import Col
+    >>> x = np.random.default_rng(0).normal(size=20_000)
+    >>> dist = Distribution.create("float64").add(Col(x))
+    >>> dist.exact  # 20,000 distinct values: a bounded summary
+    False
+    >>> search = dist.search_ranks([0, 10_000, 19_999], histogram=False)
+    >>> passes = 0
+    >>> while not search.done:
+    ...     search.absorb(search.probe().add(Col(x)))
+    ...     passes += 1
+    >>> bool((search.value_at(np.array([0, 10_000, 19_999])) == np.sort(x)[[0, 10_000, 19_999]]).all())
+    True
+    >>> passes
+    1
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tskew.analyzers.distinct import DistinctSketch
+from tskew.analyzers.keys import from_keys, order_keys
+from tskew.ops.values import Col
+from tskew.schema import DType
+
+EXACT_LIMIT = 4096  # distinct values counted exactly before the bounded summary takes over
+PREFIX_SHIFT = 44  # first-pass histogram over the top 64 - 44 = 20 key bits
+REFINE_BINS = 4096  # sub-ranges per window in a refinement pass
+COLLECT_LIMIT = 4096  # a window holding at most this many values is collected whole
+
+_MAX_KEY = np.uint64((1 << 64) - 1)
+NEG_INF_KEY = int(order_keys(np.array([-np.inf]))[0])
+POS_INF_KEY = int(order_keys(np.array([np.inf]))[0])
+
+
+def present_keys(col: Col, dtype: DType) -> tuple[np.ndarray, int, int]:
+    """(order keys of the non-missing values, nulls, NaNs); -0.0 counts as 0.0."""
+    values = col.values if col.mask is None else col.values[~col.mask]
+    nulls = 0 if col.mask is None else int(col.mask.sum())
+    arr = np.asarray(values)
+    nans = 0
+    if dtype.is_float:
+        nan = np.isnan(arr)
+        nans = int(np.count_nonzero(nan))
+        if nans:
+            arr = arr[~nan]
+        arr = arr + arr.dtype.type(0.0)  # -0.0 + 0.0 == +0.0
+    return order_keys(arr), nulls, nans
+
+
+def _count_keys(keys: np.ndarray, hashed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct keys (ascending) and their counts."""
+    if hashed:  # hash counting: O(n), wins when values repeat
+        vc = pc.value_counts(pa.array(keys))
+        uniq = np.asarray(vc.field("values"))
+        order = np.argsort(uniq)
+        return uniq[order], np.asarray(vc.field("counts"), np.int64)[order]
+    uniq, counts = np.unique(keys, return_counts=True)
+    return uniq, counts.astype(np.int64)
+
+
+def _merge_counts(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    if len(parts) == 1:
+        return parts[0]
+    keys = np.concatenate([p[0] for p in parts])
+    counts = np.concatenate([p[1] for p in parts])
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    return uniq, np.bincount(inverse, weights=counts, minlength=len(uniq)).astype(np.int64)
+
+
+def _b64(arr: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(arr).tobytes()).decode()
+
+
+def _unb64(text: str, dtype: Any) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype).copy()
+
+
+class Distribution:
+    """Counts per distinct value while few, then a bounded prefix histogram."""
+
+    kind = "distribution"
+
+    def __init__(self, dtype: str):
+        self.dtype = DType(dtype)
+        self.null_count = 0
+        self.nan_count = 0
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pending_size = 0
+        self._keys = np.zeros(0, np.uint64)  # exact mode: distinct keys, ascending
+        self._counts = np.zeros(0, np.int64)
+        self._hashed = True
+        # bounded mode
+        self.prefix_counts: np.ndarray | None = None
+        self.lo_key = self.hi_key = 0
+        self.posinf = self.neginf = 0
+        self.finite_lo_key: int | None = None
+        self.finite_hi_key: int | None = None
+        self.sketch: DistinctSketch | None = None
+
+    @classmethod
+    def create(cls, dtype: str) -> Distribution:
+        return cls(dtype)
+
+    @property
+    def exact(self) -> bool:
+        """True while every distinct value has its own count."""
+        return self.prefix_counts is None
+
+    # -- folding in data
+    def add(self, col: Col) -> Distribution:
+        keys, nulls, nans = present_keys(col, self.dtype)
+        self.null_count += nulls
+        self.nan_count += nans
+        if not len(keys):
+            return self
+        if self.exact and len(keys) > EXACT_LIMIT:
+            # a slice with too many distinct values proves the column overflows
+            if len(np.unique(keys[: 4 * EXACT_LIMIT])) > EXACT_LIMIT:
+                self._overflow()
+        if not self.exact:
+            self._add_bounded(keys, None)
+            return self
+        uniq, counts = _count_keys(keys, self._hashed)
+        self._hashed = len(uniq) <= len(keys) // 2  # mostly distinct: sorting is cheaper
+        self._pending.append((uniq, counts))
+        self._pending_size += len(uniq)
+        if self._pending_size > EXACT_LIMIT:
+            self._compact()
+        return self
+
+    def _compact(self) -> None:
+        self._merge_pending()
+        if self.exact and len(self._keys) > EXACT_LIMIT:
+            self._overflow()
+
+    def _merge_pending(self) -> None:
+        if self._pending:
+            parts = [*self._pending, (self._keys, self._counts)]
+            self._keys, self._counts = _merge_counts(parts)
+            self._pending, self._pending_size = [], 0
+
+    def _overflow(self) -> None:
+        """Switch to the bounded summary, folding in the exact counts so far."""
+        self._merge_pending()
+        keys, counts = self._keys, self._counts
+        self._keys, self._counts = np.zeros(0, np.uint64), np.zeros(0, np.int64)
+        self.prefix_counts = np.zeros(1 << (64 - PREFIX_SHIFT), np.int64)
+        self.sketch = DistinctSketch()
+        self.lo_key, self.hi_key = (1 << 64) - 1, 0
+        if len(keys):
+            self._add_bounded(keys, counts)
+
+    def _add_bounded(self, keys: np.ndarray, weights: np.ndarray | None) -> None:
+        prefix = (keys >> np.uint64(PREFIX_SHIFT)).astype(np.intp)
+        np.add.at(self.prefix_counts, prefix, 1 if weights is None else weights)
+        kmin, kmax = int(keys.min()), int(keys.max())
+        self.lo_key, self.hi_key = min(self.lo_key, kmin), max(self.hi_key, kmax)
+        finite = keys
+        if self.dtype.is_float and (kmin == NEG_INF_KEY or kmax == POS_INF_KEY):
+            neg, pos = keys == NEG_INF_KEY, keys == POS_INF_KEY
+            self.neginf += int(neg.sum() if weights is None else weights[neg].sum())
+            self.posinf += int(pos.sum() if weights is None else weights[pos].sum())
+            finite = keys[~(neg | pos)]
+        if len(finite):
+            self._fold_finite(int(finite.min()), int(finite.max()))
+        self.sketch.add(keys)
+
+    def _fold_finite(self, lo: int | None, hi: int | None) -> None:
+        if lo is None:
+            return
+        self.finite_lo_key = lo if self.finite_lo_key is None else min(self.finite_lo_key, lo)
+        self.finite_hi_key = hi if self.finite_hi_key is None else max(self.finite_hi_key, hi)
+
+    def merge(self, other: Distribution) -> Distribution:
+        out = Distribution(self.dtype.value)
+        out.null_count = self.null_count + other.null_count
+        out.nan_count = self.nan_count + other.nan_count
+        exact = [a for a in (self, other) if a.exact]
+        bounded = [a for a in (self, other) if not a.exact]
+        for acc in exact:
+            acc._compact()
+        if not bounded:
+            out._keys, out._counts = _merge_counts([(a._keys, a._counts) for a in exact])
+            out._compact()
+            return out
+        first, *rest = bounded
+        out.prefix_counts = first.prefix_counts.copy()
+        out.sketch = first.sketch
+        out.lo_key, out.hi_key = first.lo_key, first.hi_key
+        out.posinf, out.neginf = first.posinf, first.neginf
+        out.finite_lo_key, out.finite_hi_key = first.finite_lo_key, first.finite_hi_key
+        for acc in rest:
+            out.prefix_counts += acc.prefix_counts
+            out.sketch = out.sketch.merge(acc.sketch)
+            out.lo_key, out.hi_key = min(out.lo_key, acc.lo_key), max(out.hi_key, acc.hi_key)
+            out.posinf += acc.posinf
+            out.neginf += acc.neginf
+            out._fold_finite(acc.finite_lo_key, acc.finite_hi_key)
+        for acc in exact:
+            if len(acc._keys):
+                out._add_bounded(acc._keys, acc._counts)
+        return out
+
+    # -- results
+    @property
+    def keys(self) -> np.ndarray:
+        """Exact mode: distinct keys, ascending."""
+        self._compact()
+        return self._keys
+
+    @property
+    def values(self) -> np.ndarray:
+        """Exact mode: distinct values, ascending."""
+        return from_keys(self.keys, self.dtype.numpy)
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Exact mode: the count of each distinct value."""
+        self._compact()
+        return self._counts
+
+    @property
+    def total(self) -> int:
+        """Non-missing values."""
+        self._compact()
+        if self.exact:
+            return int(self._counts.sum())
+        return int(self.prefix_counts.sum())
+
+    def num_distinct(self) -> int:
+        """Exact while `exact`, else the sketch's estimate (`DistinctSketch.RELATIVE_ERROR`)."""
+        return len(self.keys) if self.exact else self.sketch.estimate()
+
+    def value_at(self, positions: np.ndarray) -> np.ndarray:
+        """Exact mode: values at 0-based positions of the sorted multiset."""
+        cum = np.cumsum(self.counts)
+        return self.values[np.searchsorted(cum, positions, side="right")]
+
+    def ranked(self) -> tuple[np.ndarray, np.ndarray]:
+        """Exact mode: (values, counts) by decreasing count, ties by decreasing value."""
+        values, counts = self.values, self.counts
+        order = np.lexsort((values, counts))[::-1]
+        return values[order], counts[order]
+
+    def search_ranks(self, ranks: Any, histogram: bool) -> RankSearch:
+        """Start the exact search for the values at ``ranks`` (bounded mode).
+
+        With ``histogram``, the search also counts the values in the equal-width
+        bins between the finite minimum and maximum (`tskew.statistics.histogram_edges`).
+        """
+        return RankSearch(self, ranks, histogram)
+
+    # -- serialisation
+    def to_json(self) -> dict:
+        out: dict[str, Any] = {
+            "dtype": self.dtype.value,
+            "null_count": self.null_count,
+            "nan_count": self.nan_count,
+        }
+        if self.exact:
+            out.update(keys=_b64(self.keys), counts=_b64(self.counts))
+            return out
+        nonzero = np.flatnonzero(self.prefix_counts)
+        out.update(
+            prefixes=_b64(nonzero.astype(np.int64)),
+            prefix_counts=_b64(self.prefix_counts[nonzero]),
+            range=[str(self.lo_key), str(self.hi_key)],
+            finite=[None if k is None else str(k) for k in (self.finite_lo_key, self.finite_hi_key)],
+            inf=[self.neginf, self.posinf],
+            sketch=self.sketch.to_json(),
+        )
+        return out
+
+    @classmethod
+    def from_json(cls, obj: dict) -> Distribution:
+        out = cls(obj["dtype"])
+        out.null_count, out.nan_count = obj["null_count"], obj["nan_count"]
+        if "keys" in obj:
+            out._keys = _unb64(obj["keys"], np.uint64)
+            out._counts = _unb64(obj["counts"], np.int64)
+            return out
+        out.prefix_counts = np.zeros(1 << (64 - PREFIX_SHIFT), np.int64)
+        out.prefix_counts[_unb64(obj["prefixes"], np.int64)] = _unb64(obj["prefix_counts"], np.int64)
+        out.lo_key, out.hi_key = (int(k) for k in obj["range"])
+        out.finite_lo_key, out.finite_hi_key = (None if k is None else int(k) for k in obj["finite"])
+        out.neginf, out.posinf = obj["inf"]
+        out.sketch = DistinctSketch.from_json(obj["sketch"])
+        return out
+
+    def __getstate__(self) -> dict:  # pickled (Beam) as the compact JSON state
+        return self.to_json()
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(Distribution.from_json(state).__dict__)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Distribution) and self.to_json() == other.to_json()
+
+
+@dataclass(frozen=True)
+class Window:
+    """Keys ``lo..hi`` (inclusive) hold ``count`` values; ``below`` values have smaller keys."""
+
+    lo: int
+    hi: int
+    below: int
+    count: int
+
+    @property
+    def collect(self) -> bool:
+        return self.count <= COLLECT_LIMIT
+
+    @property
+    def width(self) -> int:
+        """Keys per sub-range in a refinement pass."""
+        return -(-(self.hi - self.lo + 1) // REFINE_BINS)
+
+
+class Probe:
+    """One refinement pass's counts for a `RankSearch` (mergeable in any order)."""
+
+    kind = "probe"
+
+    def __init__(self, dtype: DType, windows: tuple[Window, ...], edges: np.ndarray | None):
+        self.dtype = dtype
+        self.windows = windows
+        self.edges = edges
+        self._los = np.array([w.lo for w in windows], np.uint64)
+        self._his = np.array([w.hi for w in windows], np.uint64)
+        self.collected: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in windows]
+        self.sub_counts = [
+            None if w.collect else np.zeros(REFINE_BINS, np.int64) for w in windows
+        ]
+        # smallest and largest key seen per sub-range: a heavy value (say 0.0 in a
+        # zero-inflated column) then resolves in one pass instead of one per 12 bits
+        self.sub_min = [None if w.collect else np.full(REFINE_BINS, _MAX_KEY) for w in windows]
+        self.sub_max = [None if w.collect else np.zeros(REFINE_BINS, np.uint64) for w in windows]
+        self.histogram = None if edges is None else np.zeros(len(edges) - 1, np.int64)
+
+    def add(self, col: Col) -> Probe:
+        keys, _, _ = present_keys(col, self.dtype)
+        if self.histogram is not None and len(keys):
+            self._add_histogram(col)
+        if not self.windows or not len(keys):
+            return self
+        where = np.searchsorted(self._los, keys, side="right").astype(np.intp) - 1
+        inside = where >= 0
+        inside[inside] = keys[inside] <= self._his[where[inside]]
+        keys, where = keys[inside], where[inside]
+        order = np.argsort(where, kind="stable")
+        keys, where = keys[order], where[order]
+        bounds = np.searchsorted(where, np.arange(len(self.windows) + 1))
+        for i, window in enumerate(self.windows):
+            part = keys[bounds[i] : bounds[i + 1]]
+            if not len(part):
+                continue
+            if window.collect:
+                self.collected[i].append(_count_keys(part, hashed=False))
+            else:
+                sub = ((part - np.uint64(window.lo)) // np.uint64(window.width)).astype(np.intp)
+                self.sub_counts[i] += np.bincount(sub, minlength=REFINE_BINS)
+                np.minimum.at(self.sub_min[i], sub, part)
+                np.maximum.at(self.sub_max[i], sub, part)
+        return self
+
+    def _add_histogram(self, col: Col) -> None:
+        values = col.values if col.mask is None else col.values[~col.mask]
+        x = np.asarray(values, np.float64)
+        x = x[np.isfinite(x)]
+        # bucket i holds edges[i] <= x < edges[i+1]; the last one also holds its upper edge
+        idx = np.clip(np.searchsorted(self.edges, x, side="right") - 1, 0, len(self.histogram) - 1)
+        self.histogram += np.bincount(idx, minlength=len(self.histogram))
+
+    def merge(self, other: Probe) -> Probe:
+        out = Probe(self.dtype, self.windows, self.edges)
+        for i in range(len(self.windows)):
+            out.collected[i] = [*self._parts(i), *other._parts(i)]
+            if out.sub_counts[i] is not None:
+                out.sub_counts[i] = self.sub_counts[i] + other.sub_counts[i]
+                out.sub_min[i] = np.minimum(self.sub_min[i], other.sub_min[i])
+                out.sub_max[i] = np.maximum(self.sub_max[i], other.sub_max[i])
+        if out.histogram is not None:
+            out.histogram = self.histogram + other.histogram
+        return out
+
+    def _parts(self, i: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        if len(self.collected[i]) > 1:
+            self.collected[i] = [_merge_counts(self.collected[i])]
+        return self.collected[i]
+
+    def collected_counts(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        parts = self._parts(i)
+        return parts[0] if parts else (np.zeros(0, np.uint64), np.zeros(0, np.int64))
+
+    def to_json(self) -> dict:
+        parts = [self.collected_counts(i) for i in range(len(self.windows))]
+        return {
+            "dtype": self.dtype.value,
+            "windows": [[str(w.lo), str(w.hi), w.below, w.count] for w in self.windows],
+            "edges": None if self.edges is None else _b64(self.edges),
+            "collected": [[_b64(k), _b64(c)] for k, c in parts],
+            "sub_counts": [None if s is None else _b64(s) for s in self.sub_counts],
+            "sub_min": [None if s is None else _b64(s) for s in self.sub_min],
+            "sub_max": [None if s is None else _b64(s) for s in self.sub_max],
+            "histogram": None if self.histogram is None else _b64(self.histogram),
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict) -> Probe:
+        windows = tuple(Window(int(lo), int(hi), b, c) for lo, hi, b, c in obj["windows"])
+        edges = None if obj["edges"] is None else _unb64(obj["edges"], np.float64)
+        out = cls(DType(obj["dtype"]), windows, edges)
+        out.collected = [
+            [(_unb64(k, np.uint64), _unb64(c, np.int64))] for k, c in obj["collected"]
+        ]
+        out.sub_counts = [None if s is None else _unb64(s, np.int64) for s in obj["sub_counts"]]
+        out.sub_min = [None if s is None else _unb64(s, np.uint64) for s in obj["sub_min"]]
+        out.sub_max = [None if s is None else _unb64(s, np.uint64) for s in obj["sub_max"]]
+        if obj["histogram"] is not None:
+            out.histogram = _unb64(obj["histogram"], np.int64)
+        return out
+
+    def __getstate__(self) -> dict:
+        return self.to_json()
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(Probe.from_json(state).__dict__)
+
+
+class RankSearch:
+    """The exact values at target ranks of a bounded `Distribution`, pass by pass."""
+
+    def __init__(self, dist: Distribution, ranks: Any, histogram: bool):
+        self.dtype = dist.dtype
+        self.total = dist.total
+        self._key_at: dict[int, int] = {}  # rank -> key of the value there
+        self._at_or_below: dict[int, int] = {}  # key -> values with a key <= it
+        self._pending: dict[int, Window] = {}  # rank -> window holding it
+        self.histogram: np.ndarray | None = None
+        self.edges: np.ndarray | None = None
+        if histogram and dist.finite_lo_key is not None:
+            from tskew.statistics import histogram_edges
+
+            lo, hi = from_keys(
+                np.array([dist.finite_lo_key, dist.finite_hi_key], np.uint64), np.dtype("float64")
+            )
+            self.edges = histogram_edges(float(lo), float(hi))
+        cum = np.cumsum(dist.prefix_counts)
+        for rank in sorted({int(r) for r in ranks}):
+            if not 0 <= rank < self.total:
+                raise ValueError(f"rank {rank} outside 0..{self.total - 1}")
+            b = int(np.searchsorted(cum, rank, side="right"))
+            below = int(cum[b - 1]) if b else 0
+            lo = max(b << PREFIX_SHIFT, dist.lo_key)
+            hi = min(((b + 1) << PREFIX_SHIFT) - 1, dist.hi_key)
+            self._place(rank, Window(lo, hi, below, int(cum[b]) - below))
+
+    def _place(self, rank: int, window: Window) -> None:
+        if window.lo == window.hi:  # one key: its value and rank range are known
+            self._key_at[rank] = window.lo
+            self._at_or_below[window.lo] = window.below + window.count
+        else:
+            self._pending[rank] = window
+
+    @property
+    def done(self) -> bool:
+        return not self._pending and (self.edges is None or self.histogram is not None)
+
+    def probe(self) -> Probe:
+        """An empty accumulator for the next pass."""
+        windows = tuple(sorted(set(self._pending.values()), key=lambda w: w.lo))
+        edges = self.edges if self.histogram is None else None
+        return Probe(self.dtype, windows, edges)
+
+    def absorb(self, probe: Probe) -> None:
+        """Narrow every pending window with a filled probe."""
+        if probe.histogram is not None:
+            self.histogram = probe.histogram
+        index = {w: i for i, w in enumerate(probe.windows)}
+        for rank, window in list(self._pending.items()):
+            i = index[window]
+            del self._pending[rank]
+            if window.collect:
+                keys, counts = probe.collected_counts(i)
+                cum = window.below + np.cumsum(counts)
+                j = int(np.searchsorted(cum, rank, side="right"))
+                self._key_at[rank] = int(keys[j])
+                self._at_or_below[int(keys[j])] = int(cum[j])
+                continue
+            sub = probe.sub_counts[i]
+            cum = window.below + np.cumsum(sub)
+            j = int(np.searchsorted(cum, rank, side="right"))
+            lo = max(window.lo + j * window.width, int(probe.sub_min[i][j]))
+            hi = min(window.lo + (j + 1) * window.width - 1, window.hi, int(probe.sub_max[i][j]))
+            below = int(cum[j - 1]) if j else window.below
+            self._place(rank, Window(lo, hi, below, int(sub[j])))
+
+    # -- results
+    def value_at(self, ranks: np.ndarray) -> np.ndarray:
+        """Values at requested 0-based ranks of the sorted multiset."""
+        keys = np.array([self._key_at[int(r)] for r in ranks], np.uint64)
+        return from_keys(keys, self.dtype.numpy)
+
+    def count_at_or_below(self, ranks: np.ndarray) -> np.ndarray:
+        """For each requested rank: the number of values <= the value there."""
+        return np.array([self._at_or_below[self._key_at[int(r)]] for r in ranks], np.int64)
