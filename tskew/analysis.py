@@ -15,26 +15,23 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pyarrow as pa
 
-from tskew.analyzers.accumulators import ACCUMULATORS
-from tskew.analyzers.extract import accumulator_kind, extract
-from tskew.compiler import finalize, freeze
-from tskew.errors import AnalyzeError
+from tskew.compiler import finalize
 from tskew.exporters.numpy import Executor
 from tskew.io import open_source
 from tskew.ir.graph import Graph
-from tskew.plan import AccumulatorSpec, Phase, Plan, make_plan
-from tskew.schema import Schema, SchemaLike, as_schema
+from tskew.plan import AccumulatorSpec, make_plan
+from tskew.schedule import PassPlan, Scheduler, merge_states
+from tskew.schema import DType, Schema, SchemaLike, as_schema
 from tskew.statistics import DatasetStatistics, FeatureStatistics
-from tskew.tracing import describe_node, trace
+from tskew.tracing import trace
 from tskew.transform_fn import TransformFn, arrow_output_schema
 
-ROWS = "__rows__"  # key of the row count beside the accumulators of a pass
 DEFAULT_BATCH_SIZE = 1 << 18  # big batches amortise per-batch Python overhead
 
 
@@ -42,22 +39,21 @@ def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def accumulate(
-    executor: Executor,
-    specs: Iterable[AccumulatorSpec],
+def run_pass(
+    plan: PassPlan,
     batches: Iterable[pa.RecordBatch],
     workers: int = 1,
-    targets: Iterable[int] = (),
     on_values: Callable[[int, dict], None] | None = None,
+    targets: Iterable[int] = (),
 ) -> dict:
-    """One fused pass: fill every accumulator in ``specs`` from ``batches``.
+    """One fused pass: fill every accumulator of ``plan`` from ``batches``.
 
     With several workers each thread fills its own accumulators, merged at
     the end; results are identical because accumulators are order-independent.
     ``on_values(batch_index, values)`` sees the evaluated ``targets`` of each batch.
     """
-    specs = list(specs)
-    targets = sorted({s.node for s in specs} | set(targets))
+    executor = Executor(plan.graph)
+    targets = sorted(set(targets))
     it = enumerate(batches)
     lock = threading.Lock()
 
@@ -65,101 +61,64 @@ def accumulate(
         with lock:
             return next(it, None)
 
-    def work() -> tuple[dict, int]:
-        accs = {s: ACCUMULATORS[s.kind].create(s.dtype.value) for s in specs}
-        rows = 0
+    def work() -> dict:
+        accs = plan.empty()
         while (item := next_batch()) is not None:
             index, batch = item
-            rows += batch.num_rows
-            if not targets:
-                continue
-            values = executor.run(batch, targets)
-            for spec, acc in accs.items():
-                acc.add(values[spec.node])
+            plan.add(accs, batch, executor)
             if on_values:
-                on_values(index, values)
-        return accs, rows
+                on_values(index, executor.run(batch, targets))
+        return accs
 
     if workers <= 1:
-        results = [work()]
-    else:
-        with ThreadPoolExecutor(workers) as pool:
-            results = list(pool.map(lambda _: work(), range(workers)))
-    merged = results[0][0]
-    for accs, _ in results[1:]:
-        merged = {s: merged[s].merge(accs[s]) for s in specs}
-    merged[ROWS] = sum(r for _, r in results)
-    return merged
-
-
-def phase_values(graph: Graph, phase: Phase, accs: Mapping) -> dict[int, Any]:
-    """The frozen value of every analyzer of ``phase``, from its merged accumulators."""
-    values = {}
-    for aid in phase.analyzers:
-        node = graph.nodes[aid]
-        src = graph.nodes[node.inputs[0]]
-        spec = AccumulatorSpec(accumulator_kind(node.op, src.type.dtype), src.id, src.type.dtype)
-        what = describe_node(graph.nodes, src, 3)
-        values[aid] = extract(node.op, node.attr_dict, accs[spec], src.type.dtype, what)
-    return values
+        return merge_states([work()])
+    with ThreadPoolExecutor(workers) as pool:
+        return merge_states(list(pool.map(lambda _: work(), range(workers))))
 
 
 def analyze_graph(
     graph: Graph,
-    batches: Callable[[], Iterator[pa.RecordBatch]],
+    batches: Callable[..., Iterator[pa.RecordBatch]],
     *,
     workers: int = 1,
-    plan: Plan | None = None,
-) -> tuple[Graph, dict[int, Any], int]:
-    """Run every analysis phase; return the frozen graph, phase-0 accumulators, rows."""
-    plan = plan or make_plan(graph)
-    current = graph
-    first: dict = {}
-    rows = 0
-    for phase in plan.phases:
-        accs = accumulate(Executor(current), phase.accumulators, batches(), workers)
-        if phase.index == 0:
-            rows = accs[ROWS]
-            if rows == 0:
-                raise AnalyzeError("empty training data: the data has no rows to analyze")
-            first = accs
-        current = freeze(current, phase_values(graph, phase, accs))
-    return finalize(current), first, rows
+    output_statistics: bool = True,
+) -> Scheduler:
+    """Run passes until every analyzer is frozen (and every statistic known).
+
+    ``batches(columns)`` streams the data once more, reading at least ``columns``.
+    """
+    scheduler = Scheduler(graph, statistics=True, output_statistics=output_statistics)
+    while (plan := scheduler.next_pass()) is not None:
+        columns = None if plan.first else plan.columns()
+        scheduler.absorb(run_pass(plan, batches(columns), workers))
+    return scheduler
 
 
-def input_statistics(graph: Graph, accs: Mapping) -> dict[str, FeatureStatistics]:
-    out = {}
-    for name, nid in graph.inputs.items():
-        dtype = graph.nodes[nid].type.dtype
-        counts = accs[AccumulatorSpec("counts", nid, dtype)]
-        moments = accs.get(AccumulatorSpec("moments", nid, dtype))
-        out[name] = FeatureStatistics.from_accumulators(name, dtype.value, counts, moments)
-    return out
+def input_statistics(graph: Graph, scheduler: Scheduler) -> dict[str, FeatureStatistics]:
+    return {
+        name: _feature_statistics(name, graph.nodes[nid].type.dtype, scheduler, specs)
+        for name, specs in scheduler.input_specs.items()
+        for nid in [graph.inputs[name]]
+    }
 
 
-def output_statistic_specs(graph: Graph) -> list[AccumulatorSpec]:
-    specs = []
-    for nid in graph.outputs.values():
-        t = graph.nodes[nid].type
-        if t.width:
-            continue  # vector-per-row outputs (one_hot) are described by their input
-        if t.dtype.is_numeric:
-            specs.append(AccumulatorSpec("moments", nid, t.dtype))
-        specs.append(AccumulatorSpec("counts", nid, t.dtype))
-    return specs
-
-
-def output_statistics(graph: Graph, accs: Mapping, rows: int) -> dict[str, FeatureStatistics]:
+def output_statistics(graph: Graph, scheduler: Scheduler) -> dict[str, FeatureStatistics]:
     out = {}
     for name, nid in graph.outputs.items():
         t = graph.nodes[nid].type
-        counts = accs.get(AccumulatorSpec("counts", nid, t.dtype))
-        if t.width or counts is None:
-            out[name] = FeatureStatistics(name, t.dtype.value, count=rows)
+        specs = scheduler.output_specs.get(name, [])
+        if not specs:  # vector outputs (one_hot) are described by their input
+            out[name] = FeatureStatistics(name, t.dtype.value, count=scheduler.rows)
             continue
-        moments = accs.get(AccumulatorSpec("moments", nid, t.dtype))
-        out[name] = FeatureStatistics.from_accumulators(name, t.dtype.value, counts, moments)
+        out[name] = _feature_statistics(name, t.dtype, scheduler, specs)
     return out
+
+
+def _feature_statistics(
+    name: str, dtype: DType, scheduler: Scheduler, specs: list[AccumulatorSpec]
+) -> FeatureStatistics:
+    counts, *rest = (scheduler.done[s] for s in specs)
+    return FeatureStatistics.from_accumulators(name, dtype.value, counts, rest[0] if rest else None)
 
 
 def analyze(
@@ -230,7 +189,7 @@ def _analyze(
     data: Any,
     schema: SchemaLike | None,
     source_options: dict[str, Any],
-    output_statistics: bool,
+    output_statistics_wanted: bool,
     workers: int | None,
     keep_output: bool,
 ) -> tuple[TransformFn, pa.Table | None]:
@@ -241,12 +200,14 @@ def _analyze(
     graph = trace(preprocessing_fn, source.schema)
     plan = make_plan(graph, statistics=True)
     workers = workers or default_workers()
-    frozen, first, rows = analyze_graph(graph, source.batches, workers=workers, plan=plan)
-    stats_in = input_statistics(graph, first)
-    stats_out: dict[str, FeatureStatistics] = {}
-    transformed = None
-    if output_statistics or keep_output:
-        stats_out, transformed = _final_pass(frozen, source.batches(), rows, keep_output, workers)
+    scheduler = analyze_graph(
+        graph, source.batches, workers=workers, output_statistics=output_statistics_wanted
+    )
+    frozen = finalize(scheduler.current)
+    rows = scheduler.rows
+    stats_in = input_statistics(graph, scheduler)
+    stats_out = output_statistics(graph, scheduler) if output_statistics_wanted else {}
+    transformed = _transform_all(frozen, source.batches(), workers) if keep_output else None
     statistics = DatasetStatistics(rows, stats_in, stats_out, source.bad_records.count)
     input_schema = Schema({name: source.schema[name] for name in graph.inputs})
     tfn = TransformFn(
@@ -257,16 +218,15 @@ def _analyze(
         metadata={
             "source": source.description,
             "analyze_seconds": round(time.perf_counter() - started, 3),
+            "passes": scheduler.passes,
             "bad_record_examples": [str(e) for e in source.bad_records.examples[:5]],
         },
     )
     return tfn, transformed
 
 
-def _final_pass(
-    graph: Graph, batches: Iterable[pa.RecordBatch], rows: int, keep_output: bool, workers: int
-) -> tuple[dict[str, FeatureStatistics], pa.Table | None]:
-    """Transform every batch once, folding output statistics (and keeping outputs)."""
+def _transform_all(graph: Graph, batches: Iterable[pa.RecordBatch], workers: int) -> pa.Table:
+    """Transform every batch (in order) with the frozen graph."""
     from tskew.exporters.numpy import column_to_arrow
 
     kept: dict[int, pa.RecordBatch] = {}
@@ -277,18 +237,8 @@ def _final_pass(
         arrays = [column_to_arrow(values[nid], graph.nodes[nid].type) for nid in ids]
         kept[index] = pa.RecordBatch.from_arrays(arrays, schema=out_schema)
 
-    accs = accumulate(
-        Executor(graph),
-        output_statistic_specs(graph),
-        batches,
-        workers,
-        targets=ids,
-        on_values=keep if keep_output else None,
-    )
-    stats = output_statistics(graph, accs, rows)
-    if not keep_output:
-        return stats, None
-    return stats, pa.Table.from_batches([kept[k] for k in sorted(kept)], schema=out_schema)
+    run_pass(PassPlan(graph, {}, first=False), batches, workers, on_values=keep, targets=ids)
+    return pa.Table.from_batches([kept[k] for k in sorted(kept)], schema=out_schema)
 
 
 __all__ = ["analyze", "analyze_and_transform"]

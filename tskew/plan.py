@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tskew.analyzers.distribution import max_refinement_passes
 from tskew.analyzers.extract import accumulator_kind
 from tskew.ir.graph import Graph
 from tskew.ops.registry import get_op
@@ -41,11 +42,6 @@ class Phase:
     index: int
     analyzers: tuple[int, ...]
     accumulators: tuple[AccumulatorSpec, ...]
-
-    @property
-    def row_targets(self) -> tuple[int, ...]:
-        """Nodes whose per-row values this pass must compute."""
-        return tuple(sorted({a.node for a in self.accumulators}))
 
 
 @dataclass(frozen=True)
@@ -73,15 +69,34 @@ class Plan:
         return "\n".join(lines)
 
 
+def max_passes(plan: Plan) -> int:
+    """The most passes an analysis of ``plan`` can take: each level of analyzers, and
+    the output statistics after them, needs one pass plus its refinement passes."""
+    return (len(plan.phases) + 1) * (1 + max_refinement_passes())
+
+
+def statistics_kind(dtype: DType, categorical: bool = False) -> str:
+    """The accumulator that describes a feature: counts for categories, else a distribution."""
+    if categorical or not dtype.is_numeric or dtype is DType.BOOL:
+        return "counts"
+    return "distribution"
+
+
+def feature_statistic_specs(nid: int, dtype: DType, categorical: bool = False):
+    """Accumulators that describe one feature: its values, and moments if numeric."""
+    specs = [AccumulatorSpec(statistics_kind(dtype, categorical), nid, dtype)]
+    if dtype.is_numeric:
+        specs.append(AccumulatorSpec("moments", nid, dtype))
+    return specs
+
+
 def input_statistic_specs(graph: Graph) -> list[AccumulatorSpec]:
     """Accumulators that describe every raw input (the skew baseline)."""
-    specs = []
-    for nid in graph.inputs.values():
-        dtype = graph.nodes[nid].type.dtype
-        if dtype.is_numeric:
-            specs.append(AccumulatorSpec("moments", nid, dtype))
-        specs.append(AccumulatorSpec("counts", nid, dtype))
-    return specs
+    return [
+        spec
+        for nid in graph.inputs.values()
+        for spec in feature_statistic_specs(nid, graph.nodes[nid].type.dtype)
+    ]
 
 
 def make_plan(graph: Graph, statistics: bool = True) -> Plan:

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 
 from tskew.analyzers.accumulators import Moments, ValueCounts
+from tskew.analyzers.distinct import RELATIVE_ERROR
+from tskew.analyzers.distribution import Distribution
 from tskew.schema import DType
 
 NUM_QUANTILES = 10  # deciles: boundaries at k*n//10, plus min and max
@@ -30,6 +32,22 @@ TOP_VALUES = 10  # for float features, whose values rarely repeat
 TOP_CATEGORIES = 1000  # for string, bool and int64 features: the skew baseline's categories
 HISTOGRAM_BINS = 10  # equal-width bins between the finite min and max (TFDV's standard histogram)
 PERCENTILES = 100  # exact percentiles: the grid of the KS, Wasserstein and PSI comparisons
+# Ops whose int64 output is a category id: described (and compared) as categories, not numbers.
+CATEGORY_OPS = frozenset(
+    {"apply_vocabulary", "hash_strings", "apply_buckets", "top_k", "map_labels"}
+)
+
+
+def distribution_ranks(n: int) -> list[int]:
+    """Sorted positions the numeric statistics read: percentiles (deciles among them), max.
+
+    Example:
+        >>> distribution_ranks(3)
+        [0, 1, 2]
+    """
+    if n == 0:
+        return []
+    return sorted({min(n - 1, (k * n) // PERCENTILES) for k in range(PERCENTILES)} | {n - 1})
 
 
 @dataclass
@@ -39,11 +57,14 @@ class FeatureStatistics:
     Attributes:
         count: rows seen (including missing ones).
         missing: null values. ``nan``: NaN values (floats only).
-        num_distinct: distinct non-missing values.
+        num_distinct: distinct non-missing values; for a numeric feature with more than
+            `tskew.analyzers.distribution.EXACT_LIMIT` distinct values, a HyperLogLog
+            estimate whose relative standard error is ``num_distinct_error`` (0: exact).
         min, max, mean, std: over non-missing values (numeric features).
         quantiles: exact deciles, [min, q10, ..., q90, max] (numeric features).
         top_values: most frequent values with counts (TFT's vocabulary order); up to
-            `TOP_CATEGORIES` for string/bool/int64 features, `TOP_VALUES` for floats.
+            `TOP_CATEGORIES` for string/bool/int64 features, `TOP_VALUES` for floats; none
+            for numeric features with more distinct values than are counted exactly.
         other_count: non-missing values outside ``top_values``.
         posinf, neginf: infinite values (floats).
         histogram: ``[low, high, count]`` buckets, `HISTOGRAM_BINS` of equal width over the
@@ -58,6 +79,7 @@ class FeatureStatistics:
     missing: int = 0
     nan: int = 0
     num_distinct: int = 0
+    num_distinct_error: float = 0.0
     min: Any = None
     max: Any = None
     mean: float | None = None
@@ -73,17 +95,27 @@ class FeatureStatistics:
 
     @classmethod
     def from_accumulators(
-        cls, name: str, dtype: str, counts: ValueCounts, moments: Moments | None = None
+        cls,
+        name: str,
+        dtype: str,
+        counts: ValueCounts | Distribution,
+        moments: Moments | None = None,
     ) -> FeatureStatistics:
         stats = cls(name, dtype)
         n = counts.total
         stats.missing, stats.nan = counts.null_count, counts.nan_count
         stats.count = n + stats.missing + stats.nan
-        stats.num_distinct = len(counts.counts)
-        values, freq = counts.ranked()
-        k = TOP_VALUES if DType(dtype).is_float else TOP_CATEGORIES
-        stats.top_values = [(_py(v), int(c)) for v, c in zip(values[:k], freq[:k], strict=True)]
-        stats.other_count = int(freq[k:].sum())
+        if isinstance(counts, Distribution) and not counts.exact:
+            stats.num_distinct = counts.num_distinct()
+            stats.num_distinct_error = round(RELATIVE_ERROR, 4)
+            stats.other_count = n
+        else:
+            stats.num_distinct = len(counts.counts)
+            values, freq = counts.ranked()
+            k = TOP_VALUES if DType(dtype).is_float else TOP_CATEGORIES
+            top = zip(values[:k], freq[:k], strict=True)
+            stats.top_values = [(_py(v), int(c)) for v, c in top]
+            stats.other_count = int(freq[k:].sum())
         if DType(dtype).is_numeric and n:
             positions = [min(n - 1, (k * n) // NUM_QUANTILES) for k in range(NUM_QUANTILES)]
             qs = counts.value_at(np.array([*positions, n - 1]))
@@ -128,7 +160,8 @@ class FeatureStatistics:
             parts.append(f"min {self.min:.6g}, median {self.quantiles[5]:.6g}, max {self.max:.6g}")
         if self.top_values and not DType(self.dtype).is_float:
             top = ", ".join(f"{v!r}:{c}" for v, c in self.top_values[:3])
-            parts.append(f"{self.num_distinct} distinct (top {top})")
+            about = "about " if self.num_distinct_error else ""
+            parts.append(f"{about}{self.num_distinct} distinct (top {top})")
         return f"{self.name} {self.dtype}: " + ", ".join(parts)
 
 
@@ -176,18 +209,30 @@ class DatasetStatistics:
         return pd.DataFrame(rows)
 
 
-def _add_distribution(stats: FeatureStatistics, counts: ValueCounts) -> None:
-    """Histogram, percentiles and their CDF: the numeric skew baseline, from exact counts."""
+def _add_distribution(stats: FeatureStatistics, counts: ValueCounts | Distribution) -> None:
+    """Histogram, percentiles and their CDF: the numeric skew baseline, all exact."""
+    n = counts.total
+    positions = np.array([min(n - 1, (k * n) // PERCENTILES) for k in range(PERCENTILES)] + [n - 1])
+    points = counts.value_at(positions)
+    stats.percentiles = [_py(v) for v in points]
+    if isinstance(counts, Distribution) and not counts.exact:
+        stats.posinf, stats.neginf = counts.posinf, counts.neginf
+        at_or_below = counts.count_at_or_below(positions)
+        stats.percentile_cdf = [float(c) / n for c in at_or_below]
+        search = counts.search
+        if search.histogram is not None:
+            edges, binned = search.edges, search.histogram
+            stats.histogram = [
+                [float(edges[i]), float(edges[i + 1]), int(binned[i])]
+                for i in range(len(edges) - 1)
+            ]
+        return
     values, freq = counts.values, counts.counts
-    n = int(freq.sum())
     finite = np.isfinite(values)
     stats.posinf = int(freq[values == np.inf].sum()) if values.dtype.kind == "f" else 0
     stats.neginf = int(freq[values == -np.inf].sum()) if values.dtype.kind == "f" else 0
-    positions = np.array([min(n - 1, (k * n) // PERCENTILES) for k in range(PERCENTILES)] + [n - 1])
-    points = counts.value_at(positions)
     cumulative = np.cumsum(freq)
     at_or_below = np.searchsorted(values, points, side="right")
-    stats.percentiles = [_py(v) for v in points]
     stats.percentile_cdf = [float(cumulative[i - 1]) / n if i else 0.0 for i in at_or_below]
     if finite.any():
         lo, hi = float(values[finite][0]), float(values[finite][-1])

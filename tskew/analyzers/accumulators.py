@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tskew.analyzers.distribution import Distribution
 from tskew.analyzers.exact import ExactMoments
 from tskew.ops.values import Col
 from tskew.schema import DType
@@ -293,4 +294,9 @@ class MinMax:
         return isinstance(other, MinMax) and self.to_json() == other.to_json()
 
 
-ACCUMULATORS: dict[str, type] = {"moments": Moments, "counts": ValueCounts, "minmax": MinMax}
+ACCUMULATORS: dict[str, type] = {
+    "moments": Moments,
+    "counts": ValueCounts,
+    "minmax": MinMax,
+    "distribution": Distribution,
+}

@@ -28,7 +28,8 @@ Example:
     >>> while not search.done:
     ...     search.absorb(search.probe().add(Col(x)))
     ...     passes += 1
-    >>> bool((search.value_at(np.array([0, 10_000, 19_999])) == np.sort(x)[[0, 10_000, 19_999]]).all())
+    >>> ranks = np.array([0, 10_000, 19_999])
+    >>> bool((search.value_at(ranks) == np.sort(x)[ranks]).all())
     True
     >>> passes
     1
@@ -55,6 +56,21 @@ REFINE_BINS = 4096  # sub-ranges per window in a refinement pass
 COLLECT_LIMIT = 4096  # a window holding at most this many values is collected whole
 
 _MAX_KEY = np.uint64((1 << 64) - 1)
+
+
+def max_refinement_passes() -> int:
+    """Refinement passes that resolve any rank: each narrows a window by `REFINE_BINS`.
+
+    Example:
+        >>> max_refinement_passes()
+        4
+    """
+    width, passes = 1 << PREFIX_SHIFT, 0
+    while width > 1:
+        width, passes = -(-width // REFINE_BINS), passes + 1
+    return passes
+
+
 NEG_INF_KEY = int(order_keys(np.array([-np.inf]))[0])
 POS_INF_KEY = int(order_keys(np.array([np.inf]))[0])
 
@@ -98,6 +114,10 @@ def _b64(arr: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(arr).tobytes()).decode()
 
 
+def _key_text(key: int | None) -> str | None:
+    return None if key is None else str(key)
+
+
 def _unb64(text: str, dtype: Any) -> np.ndarray:
     return np.frombuffer(base64.b64decode(text), dtype).copy()
 
@@ -123,6 +143,7 @@ class Distribution:
         self.finite_lo_key: int | None = None
         self.finite_hi_key: int | None = None
         self.sketch: DistinctSketch | None = None
+        self.search: RankSearch | None = None  # bounded mode: the finished rank search
 
     @classmethod
     def create(cls, dtype: str) -> Distribution:
@@ -140,10 +161,13 @@ class Distribution:
         self.nan_count += nans
         if not len(keys):
             return self
-        if self.exact and len(keys) > EXACT_LIMIT:
-            # a slice with too many distinct values proves the column overflows
-            if len(np.unique(keys[: 4 * EXACT_LIMIT])) > EXACT_LIMIT:
-                self._overflow()
+        # a slice with too many distinct values proves that the column overflows
+        if (
+            self.exact
+            and len(keys) > EXACT_LIMIT
+            and len(np.unique(keys[: 4 * EXACT_LIMIT])) > EXACT_LIMIT
+        ):
+            self._overflow()
         if not self.exact:
             self._add_bounded(keys, None)
             return self
@@ -259,9 +283,21 @@ class Distribution:
         return len(self.keys) if self.exact else self.sketch.estimate()
 
     def value_at(self, positions: np.ndarray) -> np.ndarray:
-        """Exact mode: values at 0-based positions of the sorted multiset."""
+        """Values at 0-based positions of the sorted multiset.
+
+        In bounded mode only the positions its `search` was asked for.
+        """
+        if not self.exact:
+            return self.search.value_at(positions)
         cum = np.cumsum(self.counts)
         return self.values[np.searchsorted(cum, positions, side="right")]
+
+    def count_at_or_below(self, positions: np.ndarray) -> np.ndarray:
+        """For each position: the number of values <= the value there."""
+        if not self.exact:
+            return self.search.count_at_or_below(positions)
+        cum = np.cumsum(self.counts)
+        return cum[np.searchsorted(cum, positions, side="right")]
 
     def ranked(self) -> tuple[np.ndarray, np.ndarray]:
         """Exact mode: (values, counts) by decreasing count, ties by decreasing value."""
@@ -292,7 +328,9 @@ class Distribution:
             prefixes=_b64(nonzero.astype(np.int64)),
             prefix_counts=_b64(self.prefix_counts[nonzero]),
             range=[str(self.lo_key), str(self.hi_key)],
-            finite=[None if k is None else str(k) for k in (self.finite_lo_key, self.finite_hi_key)],
+            finite=[
+                None if k is None else str(k) for k in (self.finite_lo_key, self.finite_hi_key)
+            ],
             inf=[self.neginf, self.posinf],
             sketch=self.sketch.to_json(),
         )
@@ -307,18 +345,23 @@ class Distribution:
             out._counts = _unb64(obj["counts"], np.int64)
             return out
         out.prefix_counts = np.zeros(1 << (64 - PREFIX_SHIFT), np.int64)
-        out.prefix_counts[_unb64(obj["prefixes"], np.int64)] = _unb64(obj["prefix_counts"], np.int64)
+        out.prefix_counts[_unb64(obj["prefixes"], np.int64)] = _unb64(
+            obj["prefix_counts"], np.int64
+        )
         out.lo_key, out.hi_key = (int(k) for k in obj["range"])
-        out.finite_lo_key, out.finite_hi_key = (None if k is None else int(k) for k in obj["finite"])
+        out.finite_lo_key, out.finite_hi_key = (
+            None if k is None else int(k) for k in obj["finite"]
+        )
         out.neginf, out.posinf = obj["inf"]
         out.sketch = DistinctSketch.from_json(obj["sketch"])
         return out
 
     def __getstate__(self) -> dict:  # pickled (Beam) as the compact JSON state
-        return self.to_json()
+        return {"state": self.to_json(), "search": self.search}
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(Distribution.from_json(state).__dict__)
+        self.__dict__.update(Distribution.from_json(state["state"]).__dict__)
+        self.search = state["search"]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Distribution) and self.to_json() == other.to_json()
@@ -355,9 +398,7 @@ class Probe:
         self._los = np.array([w.lo for w in windows], np.uint64)
         self._his = np.array([w.hi for w in windows], np.uint64)
         self.collected: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in windows]
-        self.sub_counts = [
-            None if w.collect else np.zeros(REFINE_BINS, np.int64) for w in windows
-        ]
+        self.sub_counts = [None if w.collect else np.zeros(REFINE_BINS, np.int64) for w in windows]
         # smallest and largest key seen per sub-range: a heavy value (say 0.0 in a
         # zero-inflated column) then resolves in one pass instead of one per 12 bits
         self.sub_min = [None if w.collect else np.full(REFINE_BINS, _MAX_KEY) for w in windows]
@@ -437,9 +478,7 @@ class Probe:
         windows = tuple(Window(int(lo), int(hi), b, c) for lo, hi, b, c in obj["windows"])
         edges = None if obj["edges"] is None else _unb64(obj["edges"], np.float64)
         out = cls(DType(obj["dtype"]), windows, edges)
-        out.collected = [
-            [(_unb64(k, np.uint64), _unb64(c, np.int64))] for k, c in obj["collected"]
-        ]
+        out.collected = [[(_unb64(k, np.uint64), _unb64(c, np.int64))] for k, c in obj["collected"]]
         out.sub_counts = [None if s is None else _unb64(s, np.int64) for s in obj["sub_counts"]]
         out.sub_min = [None if s is None else _unb64(s, np.uint64) for s in obj["sub_min"]]
         out.sub_max = [None if s is None else _unb64(s, np.uint64) for s in obj["sub_max"]]

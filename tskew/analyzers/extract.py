@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tskew.analyzers.accumulators import MinMax, Moments, ValueCounts
+from tskew.analyzers.distribution import Distribution
 from tskew.errors import AnalyzeError
 from tskew.schema import DType
 
@@ -27,20 +28,21 @@ ACCUMULATOR_FOR = {
     "size": "moments",
     "min": "minmax",
     "max": "minmax",
-    "quantiles": "counts",
-    "quantile": "counts",
+    "quantiles": "distribution",
+    "quantile": "distribution",
     "vocabulary": "counts",
     "most_frequent": "counts",
 }
 
 
 def accumulator_kind(op: str, dtype: DType) -> str:
-    if op == "size" and dtype in (DType.STRING, DType.BOOL):
-        return "counts"
-    return ACCUMULATOR_FOR[op]
+    kind = ACCUMULATOR_FOR[op]
+    if dtype in (DType.STRING, DType.BOOL) and kind != "minmax":
+        return "counts"  # string and bool values are always counted one by one
+    return kind
 
 
-def quantile_boundaries(acc: ValueCounts, num_buckets: int) -> np.ndarray:
+def quantile_boundaries(acc: ValueCounts | Distribution, num_buckets: int) -> np.ndarray:
     """Boundary k = value at sorted position (k * n) // num_buckets, k = 1..num_buckets-1."""
     n = acc.total
     positions = np.array([(k * n) // num_buckets for k in range(1, num_buckets)], np.int64)

@@ -11,6 +11,7 @@ one-element ``Create``: the constructs that behave the same on the DirectRunner
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 import time
@@ -19,22 +20,18 @@ from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.windowed_value import WindowedValue
 
-from tskew.analysis import (
-    ROWS,
-    input_statistics,
-    output_statistic_specs,
-    output_statistics,
-    phase_values,
-)
-from tskew.analyzers.accumulators import ACCUMULATORS
+from tskew.analysis import input_statistics, output_statistics
 from tskew.beam.rows import BatchRows, GroupRows, to_batch
-from tskew.compiler import finalize, freeze
+from tskew.compiler import finalize
 from tskew.errors import AnalyzeError, DataError, SchemaError
 from tskew.exporters.numpy import Executor, column_to_arrow
 from tskew.io.bad_records import BadRecordLog
 from tskew.ir.graph import Graph
-from tskew.plan import AccumulatorSpec, Phase, make_plan
+from tskew.plan import make_plan, max_passes
+from tskew.schedule import ROWS, PassPlan, Scheduler, merge_states
 from tskew.schema import Schema, SchemaLike, as_schema
 from tskew.statistics import DatasetStatistics
 from tskew.tracing import trace
@@ -59,74 +56,63 @@ class _Progress:
 
 
 class _Accumulate(beam.DoFn):
-    """Fold one conformed batch into fresh accumulators (one state per batch, merged later)."""
+    """Fold the batches of a bundle into one set of accumulators for this pass's plan."""
 
-    def __init__(
-        self,
-        graph: Graph,
-        specs: tuple[AccumulatorSpec, ...],
-        progress: str | None = None,
-    ):
-        self.graph, self.specs = graph, specs
-        self.targets = tuple(sorted({s.node for s in specs}))
+    def __init__(self, progress: str | None = None):
         self.progress_label = progress
-        self._frozen_for: Any = None
-        self._executor: Executor | None = None
 
     def setup(self) -> None:
         self._progress = _Progress(self.progress_label)
+        self._plan_id: Any = None
+        self._executor: Executor | None = None
 
-    def process(self, batch: pa.RecordBatch, values: list[dict | None]):
-        frozen = values[0]  # None in phase 0: nothing frozen yet
-        if self._executor is None or self._frozen_for != id(frozen):
-            self._executor = Executor(freeze(self.graph, frozen) if frozen else self.graph)
-            self._frozen_for = id(frozen)
+    def start_bundle(self) -> None:
+        self._accs: dict | None = None
+
+    def process(self, batch: pa.RecordBatch, plan: PassPlan | None):
+        if plan is None:  # the analysis finished in an earlier pass
+            return
+        if self._plan_id != id(plan):
+            self._executor, self._plan_id = Executor(plan.graph), id(plan)
+            self._accs = None
+        if self._accs is None:
+            self._accs = plan.empty()
         self._progress.add(batch.num_rows)
-        state: dict[Any, Any] = {ROWS: batch.num_rows}
-        if batch.num_rows and self.targets:
-            evaluated = self._executor.run(batch, self.targets)
-            for spec in self.specs:
-                state[spec] = (
-                    ACCUMULATORS[spec.kind].create(spec.dtype.value).add(evaluated[spec.node])
-                )
-        yield state
+        plan.add(self._accs, batch, self._executor)
+
+    def finish_bundle(self):
+        if self._accs is not None:
+            yield WindowedValue(self._accs, GlobalWindow().max_timestamp(), [GlobalWindow()])
+            self._accs = None
 
 
 class _Merge(beam.CombineFn):
-    """Merge per-batch accumulator states; order-independent, so runner-independent."""
+    """Merge per-bundle accumulator states; order-independent, so runner-independent."""
 
     def create_accumulator(self) -> dict:
         return {ROWS: 0}
 
     def add_input(self, acc: dict, state: dict) -> dict:
-        return self.merge_accumulators([acc, state])
+        return merge_states([acc, state])
 
     def merge_accumulators(self, accs) -> dict:
-        out: dict = {ROWS: 0}
-        for acc in accs:
-            for key, value in acc.items():
-                if key == ROWS:
-                    out[ROWS] += value
-                else:
-                    out[key] = value if key not in out else out[key].merge(value)
-        return out
+        return merge_states(list(accs))
 
     def extract_output(self, acc: dict) -> dict:
         return acc
 
 
-def _merged(accs: list[dict], specs) -> dict:
-    """The one merged state of a pass (none when the pass saw no batches)."""
-    found = accs[0] if accs else {ROWS: 0}
-    return {**{s: ACCUMULATORS[s.kind].create(s.dtype.value) for s in specs}, **found}
+def _next_plan(scheduler: Scheduler) -> PassPlan | None:
+    return scheduler.next_pass()
 
 
-def _freeze_phase(_: Any, graph: Graph, phase: Phase, prev: list[dict], accs: list[dict]) -> dict:
-    """Extract this phase's analyzer values and add them to the earlier ones."""
-    merged = _merged(accs, phase.accumulators)
-    if phase.index == 0 and merged[ROWS] == 0:
-        raise AnalyzeError("empty training data: the data has no rows to analyze")
-    return {**(prev[0] if prev else {}), **phase_values(graph, phase, merged)}
+def _advance(_: Any, scheduler: Scheduler, plan: PassPlan | None, merged: list[dict]) -> Scheduler:
+    """The scheduler after folding in one pass (a copy: side inputs may be shared)."""
+    if plan is None:
+        return scheduler
+    scheduler = copy.deepcopy(scheduler)
+    scheduler.absorb(merged[0] if merged else plan.empty())
+    return scheduler
 
 
 def _build(
@@ -134,17 +120,16 @@ def _build(
     graph: Graph,
     schema: Schema,
     plan_text: str,
-    specs,
-    values: list[dict],
-    first: list[dict],
-    outs: list[dict],
+    scheduler: Scheduler,
     bad: list[dict],
     max_bad_fraction: float,
     source: str,
 ) -> TransformFn:
-    frozen = finalize(freeze(graph, values[0]))
-    first_accs = _merged(first, specs)
-    rows = first_accs[ROWS]
+    if scheduler.next_pass() is not None:
+        raise AnalyzeError(
+            f"internal error: the analysis needs more than {scheduler.passes} passes"
+        )
+    rows = scheduler.rows
     bad_count = len(bad)
     if bad_count and bad_count > max_bad_fraction * (rows + bad_count):
         raise DataError(
@@ -153,69 +138,43 @@ def _build(
         )
     statistics = DatasetStatistics(
         rows,
-        input_statistics(graph, first_accs),
-        output_statistics(frozen, _merged(outs, output_statistic_specs(frozen)), rows),
+        input_statistics(graph, scheduler),
+        output_statistics(graph, scheduler),
         bad_count,
     )
     input_schema = Schema({n: schema[n] for n in graph.inputs})
     return TransformFn(
-        frozen,
+        finalize(scheduler.current),
         input_schema,
         statistics,
         plan_text,
-        {"source": source, "runner": "beam", "built_at": time.time()},
+        {"source": source, "runner": "beam", "built_at": time.time(), "passes": scheduler.passes},
     )
 
 
 class _Frozen:
-    """The finalized graph for the frozen values a worker last saw (rebuilt when they change)."""
+    """The finalized graph of the scheduler a worker last saw (rebuilt when it changes)."""
 
-    def __init__(self, graph: Graph):
-        self.graph, self._for = graph, None
+    def __init__(self):
+        self._for = None
 
-    def get(self, values: dict) -> Graph:
-        if self._for != id(values):
-            self.frozen = finalize(freeze(self.graph, values))
+    def get(self, scheduler: Scheduler) -> Graph:
+        if self._for != id(scheduler):
+            self.frozen = finalize(scheduler.current)
             self.executor = Executor(self.frozen)
             self.ids = list(self.frozen.outputs.values())
-            self._for = id(values)
+            self._for = id(scheduler)
         return self.frozen
-
-
-class _OutputStatistics(beam.DoFn):
-    """Transform a batch with the frozen graph and fold output statistics."""
-
-    def __init__(self, graph: Graph, progress: str | None = None):
-        self.graph, self.progress_label = graph, progress
-
-    def setup(self) -> None:
-        self._progress = _Progress(self.progress_label)
-        self._cache = _Frozen(self.graph)
-
-    def process(self, batch: pa.RecordBatch, values: list[dict]):
-        frozen = self._cache.get(values[0])
-        self._progress.add(batch.num_rows)
-        state: dict[Any, Any] = {ROWS: batch.num_rows}
-        if batch.num_rows:
-            evaluated = self._cache.executor.run(batch, self._cache.ids)
-            for spec in output_statistic_specs(frozen):
-                state[spec] = (
-                    ACCUMULATORS[spec.kind].create(spec.dtype.value).add(evaluated[spec.node])
-                )
-        yield state
 
 
 class _TransformRows(beam.DoFn):
     """Transform a batch with the frozen graph (as TransformFn.transform_batch does)."""
 
-    def __init__(self, graph: Graph):
-        self.graph = graph
-
     def setup(self) -> None:
-        self._cache = _Frozen(self.graph)
+        self._cache = _Frozen()
 
-    def process(self, batch: pa.RecordBatch, values: list[dict]):
-        frozen = self._cache.get(values[0])
+    def process(self, batch: pa.RecordBatch, scheduler: Scheduler):
+        frozen = self._cache.get(scheduler)
         evaluated = self._cache.executor.run(batch, self._cache.ids)
         arrays = [column_to_arrow(evaluated[i], frozen.nodes[i].type) for i in self._cache.ids]
         yield pa.RecordBatch.from_arrays(arrays, schema=arrow_output_schema(frozen))
@@ -241,47 +200,36 @@ def _analyze(
     def label(text: str) -> str | None:
         return text if progress else None
 
-    def rows_for(name: str):
+    def rows_for(name: str, plan_k=None):
         # Later passes read the files again rather than share ``pcoll``: a collection
         # consumed after a side input is ready is held in memory by the runner.
-        return reread(p, name) if reread is not None else pcoll
+        return reread(p, name, plan_k) if reread is not None else pcoll
 
     seed = p | "Seed" >> beam.Create([None])
-    frozen = None
-    first = None
-    for phase in plan.phases:
-        k = phase.index
-        accumulate = _Accumulate(
-            graph, phase.accumulators, label(f"phase {k + 1} of {plan.passes}")
-        )
-        # Phase 0 reads ``pcoll`` itself (its side input is the seed: nothing frozen).
-        states = (pcoll if k == 0 else rows_for(f"Pass{k}")) | f"Accumulate{k}" >> beam.ParDo(
-            accumulate, values=beam.pvalue.AsList(seed if k == 0 else frozen)
+    state = seed | "Start" >> beam.Map(lambda _: Scheduler(graph))
+    # A Beam graph is fixed before it runs, so it holds the most passes an analysis can
+    # need; passes after the last needed one read and compute nothing.
+    most = max_passes(plan)
+    for k in range(most):
+        plan_k = state | f"Plan{k}" >> beam.Map(_next_plan)
+        rows = pcoll if k == 0 else rows_for(f"Pass{k}", plan_k)
+        states = rows | f"Accumulate{k}" >> beam.ParDo(
+            _Accumulate(label(f"pass {k + 1}")), plan=beam.pvalue.AsSingleton(plan_k)
         )
         merged = states | f"Merge{k}" >> beam.CombineGlobally(_Merge()).without_defaults()
-        frozen = seed | f"Freeze{k}" >> beam.Map(
-            _freeze_phase,
-            graph,
-            phase,
-            prev=beam.pvalue.AsList(frozen) if frozen is not None else [],
-            accs=beam.pvalue.AsList(merged),
+        state = seed | f"Advance{k}" >> beam.Map(
+            _advance,
+            scheduler=beam.pvalue.AsSingleton(state),
+            plan=beam.pvalue.AsSingleton(plan_k),
+            merged=beam.pvalue.AsList(merged),
         )
-        first = merged if k == 0 else first
-    out_states = rows_for("PassOutputs") | "AccumulateOutputs" >> beam.ParDo(
-        _OutputStatistics(graph, label(f"pass {plan.passes} of {plan.passes} (output statistics)")),
-        values=beam.pvalue.AsList(frozen),
-    )
-    outs = out_states | "MergeOutputs" >> beam.CombineGlobally(_Merge()).without_defaults()
     dead = getattr(pcoll, "tskew_dead_letters", None)
     transform_fn = seed | "BuildTransformFn" >> beam.Map(
         _build,
         graph,
         schema,
         plan.describe(graph),
-        plan.phases[0].accumulators,
-        values=beam.pvalue.AsList(frozen),
-        first=beam.pvalue.AsList(first),
-        outs=beam.pvalue.AsList(outs),
+        scheduler=beam.pvalue.AsSingleton(state),
         bad=beam.pvalue.AsList(dead) if dead is not None else [],
         max_bad_fraction=getattr(pcoll, "tskew_max_bad_fraction", 0.0),
         source=getattr(pcoll, "tskew_source", "a Beam PCollection"),
@@ -292,7 +240,7 @@ def _analyze(
     # on the DaskRunner a ParDo both written out and upstream of a side input (here: of
     # the TransformFn) has its outputs duplicated (see tskew.beam.rows).
     transformed = rows_for("PassTransform") | "TransformRows" >> beam.ParDo(
-        _TransformRows(graph), values=beam.pvalue.AsList(frozen)
+        _TransformRows(), scheduler=beam.pvalue.AsSingleton(state)
     ).with_output_types(pa.RecordBatch)
     return transform_fn, transformed
 

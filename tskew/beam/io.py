@@ -24,16 +24,25 @@ from tskew.io.bad_records import BadRecordLog
 from tskew.io.sources import expand_paths, infer_files, read_file
 from tskew.schema import Schema, SchemaLike, as_schema
 
+_ALL = object()  # no plan given: read every column
+
 
 class _ReadFile(beam.DoFn):
     def __init__(self, schema: Schema, policy: str, batch_size: int):
         self.schema, self.policy, self.batch_size = schema, policy, batch_size
 
-    def process(self, path: str):
+    def process(self, path: str, plan: Any = _ALL):
         # Batches and dead letters in one output, as `Tagged` values.
+        schema = self.schema
+        if plan is None:  # an analysis pass that is not needed reads nothing
+            return
+        if plan is not _ALL and self.policy == "error":
+            # with every bad record fatal, all passes see the same rows: read only
+            # the columns this pass evaluates
+            schema = Schema({n: self.schema[n] for n in plan.columns()})
         log = BadRecordLog(self.policy, max_examples=1 << 62)
         seen = 0
-        for batch in read_file(Path(path), self.schema, log, self.batch_size):
+        for batch in read_file(Path(path), schema, log, self.batch_size):
             yield Tagged("batch", batch)
             yield from (Tagged("bad", dead_letter(r)) for r in log.examples[seen:])
             seen = len(log.examples)
@@ -59,19 +68,19 @@ class _ReadFiles(beam.PTransform):
         self.max_bad_fraction = max_bad_fraction
         self.batch_size = batch_size
 
-    def _read(self, pipeline, label: str, kind: str):
-        """The files read once more, keeping the ("batch" | "bad", value) pairs of ``kind``."""
+    def _reread(self, pipeline, label: str, plan=None):
+        """The files read once more (only if ``plan``, a one-element PCollection, is set)."""
         policy = "skip" if self.max_bad_fraction > 0 else "error"
+        side = {} if plan is None else {"plan": beam.pvalue.AsSingleton(plan)}
         read = (
             pipeline
             | f"{label}Files" >> beam.Create(self.files)
             | f"{label}Read"
-            >> beam.ParDo(_ReadFile(self.schema, policy, self.batch_size)).with_output_types(Tagged)
+            >> beam.ParDo(
+                _ReadFile(self.schema, policy, self.batch_size), **side
+            ).with_output_types(Tagged)
         )
-        return select(read, kind, label)
-
-    def _reread(self, pipeline, label: str):
-        return self._read(pipeline, label, "batch")
+        return select(read, "batch", label)
 
     def expand(self, pbegin):
         policy = "skip" if self.max_bad_fraction > 0 else "error"

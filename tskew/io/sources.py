@@ -83,13 +83,25 @@ class Source:
     _files: list[Path] = field(default_factory=list)
     _batch_size: int = 1 << 16
 
-    def batches(self) -> Iterator[pa.RecordBatch]:
-        """Yield the whole dataset once more (cached, or streamed from the files)."""
+    def batches(self, columns: Sequence[str] | None = None) -> Iterator[pa.RecordBatch]:
+        """Yield the whole dataset once more (cached, or streamed from the files).
+
+        ``columns`` asks for only these features (Parquet reads just those columns).
+        Projection is used only when no record was found bad so far: a record dropped
+        for a bad value in another column must stay dropped on every pass.
+        """
+        project = columns is not None and self.bad_records.count == 0
         if self._cached is not None:
-            yield from self._cached
+            for batch in self._cached:
+                yield batch.select(list(columns)) if project else batch
             return
+        schema = self.schema
+        if project:
+            schema = Schema({name: self.schema[name] for name in columns})
         for path in self._files:
-            yield from read_file(path, self.schema, self.bad_records, self._batch_size)
+            if project and file_format(path) != "parquet":
+                schema = self.schema  # text is parsed whole anyway
+            yield from read_file(path, schema, self.bad_records, self._batch_size)
 
     @property
     def num_rows(self) -> int | None:
@@ -103,7 +115,7 @@ def open_source(
     batch_size: int = 1 << 16,
     on_bad_record: str = "error",
     max_bad_examples: int = 20,
-    cache_bytes: int = 1 << 30,
+    cache_bytes: int = 1 << 28,
 ) -> Source:
     """Open ``data`` for reading as batches that match ``schema`` exactly.
 
@@ -117,7 +129,9 @@ def open_source(
         batch_size: rows per batch.
         on_bad_record: "error" raises `DataError` at the first bad record naming the
             file and line; "skip" drops and counts bad records.
-        cache_bytes: files up to this total size are read once and kept in memory.
+        cache_bytes: text files (CSV, JSONL) up to this total size are parsed once and
+            kept in memory; larger ones, and Parquet files (cheap to re-read, one column
+            at a time), are streamed again on each pass, so memory stays flat.
     """
     if schema is not None:
         schema = as_schema(schema)
@@ -194,7 +208,8 @@ def _open_files(
     if schema is None:
         schema = infer_files(files, batch_size)
     source = Source(schema, _describe_files(files, spec), log, _files=files, _batch_size=batch_size)
-    if sum(p.stat().st_size for p in files) <= cache_bytes:
+    text = all(file_format(p) != "parquet" for p in files)
+    if text and sum(p.stat().st_size for p in files) <= cache_bytes:
         source._cached = list(source.batches())
     return source
 

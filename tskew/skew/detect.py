@@ -33,14 +33,12 @@ from tskew.skew.accumulate import CategoricalAccumulator, NumericAccumulator, ac
 from tskew.skew.reading import serving_chunks, typed_column
 from tskew.skew.report import FeatureSkew, MetricResult, SkewReport
 from tskew.skew.thresholds import Thresholds
-from tskew.statistics import FeatureStatistics
+from tskew.statistics import CATEGORY_OPS, FeatureStatistics
 from tskew.transform_fn import TransformFn
 
 MAX_EXAMPLES = 20
 SHOWN_CATEGORIES = 20  # categories drawn per feature in the HTML page
 PSI_CATEGORIES = 20  # categorical PSI bins: the most frequent training values, plus "other"
-# Ops whose int64 output is a category id (compared as categories, not as numbers).
-_CATEGORY_OPS = {"apply_vocabulary", "hash_strings", "apply_buckets", "top_k", "map_labels"}
 
 
 def skew_report(
@@ -217,7 +215,7 @@ def _categorical_input(dtype: DType) -> bool:
 
 def _categorical_output(graph: Graph, nid: int) -> bool:
     node = graph.nodes[nid]
-    return node.type.dtype in (DType.STRING, DType.BOOL) or node.op in _CATEGORY_OPS
+    return node.type.dtype in (DType.STRING, DType.BOOL) or node.op in CATEGORY_OPS
 
 
 def _add_outputs(
