@@ -36,7 +36,7 @@ from typing import Any
 import pyarrow as pa
 
 from tskew.analyzers.accumulators import ACCUMULATORS
-from tskew.analyzers.distribution import Distribution, Probe, RankSearch
+from tskew.analyzers.distribution import EXACT_LIMIT, Distribution, Probe, RankSearch
 from tskew.analyzers.extract import accumulator_kind, extract
 from tskew.compiler import freeze
 from tskew.errors import AnalyzeError
@@ -71,6 +71,7 @@ class PassPlan:
     graph: Graph
     fresh: dict[AccumulatorSpec, Any]
     first: bool
+    bounded: bool = True
 
     @property
     def nodes(self) -> list[int]:
@@ -87,6 +88,8 @@ class PassPlan:
         for spec, template in self.fresh.items():
             if isinstance(template, Probe):
                 out[spec] = Probe(template.dtype, template.windows, template.edges)
+            elif spec.kind == "distribution" and not self.bounded:
+                out[spec] = Distribution(spec.dtype.value, exact_limit=None)
             else:
                 out[spec] = ACCUMULATORS[spec.kind].create(spec.dtype.value)
         return out
@@ -122,8 +125,15 @@ def merge_states(states: list[dict]) -> dict:
 class Scheduler:
     """Plans passes and folds their results until the analysis is complete."""
 
-    def __init__(self, graph: Graph, statistics: bool = True, output_statistics: bool = True):
+    def __init__(
+        self,
+        graph: Graph,
+        statistics: bool = True,
+        output_statistics: bool = True,
+        bounded: bool = True,
+    ):
         self.graph = graph
+        self.bounded = bounded  # False: distributions count every distinct value exactly
         self.current = graph
         self.statistics = statistics and output_statistics
         self.rows: int | None = None
@@ -184,10 +194,12 @@ class Scheduler:
             if self._wanted() - set(self.done):
                 raise AnalyzeError("internal error: analysis cannot make progress")
             return None
-        return PassPlan(self.current, fresh, first=self.rows is None)
+        return PassPlan(self.current, fresh, first=self.rows is None, bounded=self.bounded)
 
     def absorb(self, merged: dict) -> None:
         """Fold one pass's merged accumulators; freeze every analyzer now complete."""
+        # what `next_pass` registered (Beam may plan and absorb on different copies)
+        self._add_ready_outputs()
         if self.rows is None:
             self.rows = merged[ROWS]
             if self.rows == 0:
@@ -200,14 +212,16 @@ class Scheduler:
                 dist, search = self._searching[spec]
                 search.absorb(acc)
                 if search.done:
-                    dist.search = search
-                    self.done[spec] = dist
+                    self.done[spec] = dist.with_search(search)
                     del self._searching[spec]
+            elif isinstance(acc, Distribution) and acc.exact and len(acc.keys) > EXACT_LIMIT:
+                # counted exactly past the limit (unbounded mode): same results as bounded
+                ranks = self._ranks(spec, acc.total)
+                self.done[spec] = acc.resolved_in_memory(ranks, spec in self._stat_specs)
             elif isinstance(acc, Distribution) and not acc.exact and acc.total:
                 search = acc.search_ranks(self._ranks(spec, acc.total), spec in self._stat_specs)
                 if search.done:
-                    acc.search = search
-                    self.done[spec] = acc
+                    self.done[spec] = acc.with_search(search)
                 else:
                     self._searching[spec] = (acc, search)
             else:

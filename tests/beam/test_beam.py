@@ -186,7 +186,7 @@ def test_cli_analyze_writes_a_loadable_artifact(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "15,002 rows" in proc.stdout
-    assert "phase 1 of 4: 15,002 rows read" in proc.stderr  # 3 phases + output statistics
+    assert "pass 1: 15,002 rows read" in proc.stderr
     tfn = ts.load(out)
     assert fingerprint(tfn) == fingerprint(ts.analyze(taxi_fn, str(path)))
     assert (tmp_path / "taxi.dead_letters.jsonl").read_text() == ""

@@ -38,6 +38,7 @@ Example:
 from __future__ import annotations
 
 import base64
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,7 +103,8 @@ def _count_keys(keys: np.ndarray, hashed: bool) -> tuple[np.ndarray, np.ndarray]
 
 
 def _merge_counts(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    if len(parts) == 1:
+    """Sum counts per key over parts (each part: keys, counts; keys in any order)."""
+    if len(parts) == 1 and np.all(parts[0][0][1:] > parts[0][0][:-1]):
         return parts[0]
     keys = np.concatenate([p[0] for p in parts])
     counts = np.concatenate([p[1] for p in parts])
@@ -127,8 +129,9 @@ class Distribution:
 
     kind = "distribution"
 
-    def __init__(self, dtype: str):
+    def __init__(self, dtype: str, exact_limit: int | None = EXACT_LIMIT):
         self.dtype = DType(dtype)
+        self.exact_limit = exact_limit  # None: never switch to the bounded summary
         self.null_count = 0
         self.nan_count = 0
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
@@ -162,10 +165,12 @@ class Distribution:
         if not len(keys):
             return self
         # a slice with too many distinct values proves that the column overflows
+        limit = self.exact_limit
         if (
             self.exact
-            and len(keys) > EXACT_LIMIT
-            and len(np.unique(keys[: 4 * EXACT_LIMIT])) > EXACT_LIMIT
+            and limit is not None
+            and len(keys) > limit
+            and len(np.unique(keys[: 4 * limit])) > limit
         ):
             self._overflow()
         if not self.exact:
@@ -175,13 +180,14 @@ class Distribution:
         self._hashed = len(uniq) <= len(keys) // 2  # mostly distinct: sorting is cheaper
         self._pending.append((uniq, counts))
         self._pending_size += len(uniq)
-        if self._pending_size > EXACT_LIMIT:
+        if self._pending_size > (self.exact_limit or 1 << 20):
             self._compact()
         return self
 
     def _compact(self) -> None:
         self._merge_pending()
-        if self.exact and len(self._keys) > EXACT_LIMIT:
+        limit = self.exact_limit
+        if self.exact and limit is not None and len(self._keys) > limit:
             self._overflow()
 
     def _merge_pending(self) -> None:
@@ -223,7 +229,8 @@ class Distribution:
         self.finite_hi_key = hi if self.finite_hi_key is None else max(self.finite_hi_key, hi)
 
     def merge(self, other: Distribution) -> Distribution:
-        out = Distribution(self.dtype.value)
+        limits = (self.exact_limit, other.exact_limit)
+        out = Distribution(self.dtype.value, None if None in limits else max(limits))
         out.null_count = self.null_count + other.null_count
         out.nan_count = self.nan_count + other.nan_count
         exact = [a for a in (self, other) if a.exact]
@@ -305,6 +312,27 @@ class Distribution:
         order = np.lexsort((values, counts))[::-1]
         return values[order], counts[order]
 
+    def resolved_in_memory(self, ranks: Any, histogram: bool) -> Distribution:
+        """Exact counts past `EXACT_LIMIT` (``exact_limit=None``) -> the bounded form.
+
+        The rank search runs on the counts in memory, so the results (and the
+        statistics built from them) are those of the bounded, multi-pass analysis.
+        """
+        out = Distribution(self.dtype.value)
+        out.null_count, out.nan_count = self.null_count, self.nan_count
+        out._keys, out._counts = keys, counts = self.keys, self.counts
+        out._overflow()
+        search = out.search_ranks(ranks, histogram)
+        while not search.done:
+            search.absorb(search.probe().add_keys(keys, counts))
+        return out.with_search(search)
+
+    def with_search(self, search: RankSearch) -> Distribution:
+        """A copy holding the finished rank search (the accumulator itself is unchanged)."""
+        out = copy.copy(self)
+        out.search = search
+        return out
+
     def search_ranks(self, ranks: Any, histogram: bool) -> RankSearch:
         """Start the exact search for the values at ``ranks`` (bounded mode).
 
@@ -317,6 +345,7 @@ class Distribution:
     def to_json(self) -> dict:
         out: dict[str, Any] = {
             "dtype": self.dtype.value,
+            "exact_limit": self.exact_limit,
             "null_count": self.null_count,
             "nan_count": self.nan_count,
         }
@@ -338,7 +367,7 @@ class Distribution:
 
     @classmethod
     def from_json(cls, obj: dict) -> Distribution:
-        out = cls(obj["dtype"])
+        out = cls(obj["dtype"], obj["exact_limit"])
         out.null_count, out.nan_count = obj["null_count"], obj["nan_count"]
         if "keys" in obj:
             out._keys = _unb64(obj["keys"], np.uint64)
@@ -407,9 +436,15 @@ class Probe:
 
     def add(self, col: Col) -> Probe:
         keys, _, _ = present_keys(col, self.dtype)
-        if self.histogram is not None and len(keys):
-            self._add_histogram(col)
-        if not self.windows or not len(keys):
+        return self.add_keys(keys)
+
+    def add_keys(self, keys: np.ndarray, weights: np.ndarray | None = None) -> Probe:
+        """Fold in order keys, each counted ``weights`` times (None: once)."""
+        if not len(keys):
+            return self
+        if self.histogram is not None:
+            self._add_histogram(keys, weights)
+        if not self.windows:
             return self
         where = np.searchsorted(self._los, keys, side="right").astype(np.intp) - 1
         inside = where >= 0
@@ -417,27 +452,34 @@ class Probe:
         keys, where = keys[inside], where[inside]
         order = np.argsort(where, kind="stable")
         keys, where = keys[order], where[order]
+        w = None if weights is None else weights[inside][order]
         bounds = np.searchsorted(where, np.arange(len(self.windows) + 1))
         for i, window in enumerate(self.windows):
-            part = keys[bounds[i] : bounds[i + 1]]
+            lo, hi = bounds[i], bounds[i + 1]
+            part = keys[lo:hi]
             if not len(part):
                 continue
+            part_w = None if w is None else w[lo:hi]
             if window.collect:
-                self.collected[i].append(_count_keys(part, hashed=False))
-            else:
-                sub = ((part - np.uint64(window.lo)) // np.uint64(window.width)).astype(np.intp)
-                self.sub_counts[i] += np.bincount(sub, minlength=REFINE_BINS)
-                np.minimum.at(self.sub_min[i], sub, part)
-                np.maximum.at(self.sub_max[i], sub, part)
+                if part_w is None:
+                    self.collected[i].append(_count_keys(part, hashed=False))
+                else:
+                    self.collected[i].append(_merge_counts([(part, part_w)]))
+                continue
+            sub = ((part - np.uint64(window.lo)) // np.uint64(window.width)).astype(np.intp)
+            self.sub_counts[i] += np.bincount(sub, part_w, minlength=REFINE_BINS).astype(np.int64)
+            np.minimum.at(self.sub_min[i], sub, part)
+            np.maximum.at(self.sub_max[i], sub, part)
         return self
 
-    def _add_histogram(self, col: Col) -> None:
-        values = col.values if col.mask is None else col.values[~col.mask]
-        x = np.asarray(values, np.float64)
-        x = x[np.isfinite(x)]
+    def _add_histogram(self, keys: np.ndarray, weights: np.ndarray | None) -> None:
+        x = from_keys(keys, self.dtype.numpy).astype(np.float64)
+        finite = np.isfinite(x)
+        x = x[finite]
         # bucket i holds edges[i] <= x < edges[i+1]; the last one also holds its upper edge
         idx = np.clip(np.searchsorted(self.edges, x, side="right") - 1, 0, len(self.histogram) - 1)
-        self.histogram += np.bincount(idx, minlength=len(self.histogram))
+        w = None if weights is None else weights[finite]
+        self.histogram += np.bincount(idx, w, minlength=len(self.histogram)).astype(np.int64)
 
     def merge(self, other: Probe) -> Probe:
         out = Probe(self.dtype, self.windows, self.edges)

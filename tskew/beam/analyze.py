@@ -25,6 +25,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from tskew.analysis import input_statistics, output_statistics
 from tskew.beam.rows import BatchRows, GroupRows, to_batch
+from tskew.beam.runner import loses_finish_bundle_outputs
 from tskew.compiler import finalize
 from tskew.errors import AnalyzeError, DataError, SchemaError
 from tskew.exporters.numpy import Executor, column_to_arrow
@@ -56,10 +57,15 @@ class _Progress:
 
 
 class _Accumulate(beam.DoFn):
-    """Fold the batches of a bundle into one set of accumulators for this pass's plan."""
+    """Fold the batches of a bundle into one set of accumulators for this pass's plan.
 
-    def __init__(self, progress: str | None = None):
+    With ``per_batch`` (runners that drop ``finish_bundle`` outputs) every batch
+    yields its own accumulators instead.
+    """
+
+    def __init__(self, progress: str | None = None, per_batch: bool = False):
         self.progress_label = progress
+        self.per_batch = per_batch
 
     def setup(self) -> None:
         self._progress = _Progress(self.progress_label)
@@ -79,6 +85,9 @@ class _Accumulate(beam.DoFn):
             self._accs = plan.empty()
         self._progress.add(batch.num_rows)
         plan.add(self._accs, batch, self._executor)
+        if self.per_batch:
+            yield self._accs
+            self._accs = None
 
     def finish_bundle(self):
         if self._accs is not None:
@@ -206,15 +215,20 @@ def _analyze(
         return reread(p, name, plan_k) if reread is not None else pcoll
 
     seed = p | "Seed" >> beam.Create([None])
-    state = seed | "Start" >> beam.Map(lambda _: Scheduler(graph))
+    state = seed | "Start" >> beam.Map(lambda _: Scheduler(graph, bounded=not on_dask))
     # A Beam graph is fixed before it runs, so it holds the most passes an analysis can
     # need; passes after the last needed one read and compute nothing.
-    most = max_passes(plan)
+    # Beam 2.77's DaskRunner recomputes a side input for each consumer, so the cost of
+    # chained passes doubles with each one: there the analysis keeps exact counts per
+    # distinct value (no refinement passes), one pass per analyzer level, as TFT does.
+    on_dask = loses_finish_bundle_outputs(p)
+    most = len(plan.phases) + 1 if on_dask else max_passes(plan)
     for k in range(most):
         plan_k = state | f"Plan{k}" >> beam.Map(_next_plan)
         rows = pcoll if k == 0 else rows_for(f"Pass{k}", plan_k)
         states = rows | f"Accumulate{k}" >> beam.ParDo(
-            _Accumulate(label(f"pass {k + 1}")), plan=beam.pvalue.AsSingleton(plan_k)
+            _Accumulate(label(f"pass {k + 1}"), per_batch=on_dask),
+            plan=beam.pvalue.AsSingleton(plan_k),
         )
         merged = states | f"Merge{k}" >> beam.CombineGlobally(_Merge()).without_defaults()
         state = seed | f"Advance{k}" >> beam.Map(

@@ -189,7 +189,7 @@ class BatchRows(beam.PTransform):
         batches.tskew_source = ROWS_SOURCE
         if loses_finish_bundle_outputs(pcoll.pipeline):
             # Each later pass converts the rows with steps of its own (see the module doc).
-            batches.tskew_reread = lambda _, label: select(
+            batches.tskew_reread = lambda _, label, plan=None: select(
                 self._conformed(pcoll, label), "batch", label
             )
         return batches
