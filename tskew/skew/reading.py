@@ -88,7 +88,7 @@ def _file_chunks(path: Path, log: BadRecordLog, chunk_rows: int) -> Iterator[Chu
     elif fmt == "jsonl":
         yield from _jsonl_chunks(path, log, chunk_rows)
     else:
-        for table, lines, _ in text_chunks(path, fmt, log, chunk_rows):
+        for table, lines, *_ in text_chunks(path, fmt, log, chunk_rows):
             yield Chunk(table, lambda i, lines=lines: f"{path}:{int(lines[i])}")
 
 
