@@ -116,8 +116,8 @@ def convert(arr: pa.Array, dtype: DType, feature: str, source: str) -> tuple[pa.
         raise _type_error(feature, source, t, dtype, "declare the feature as bool")
     if pa.types.is_integer(t):
         if dtype is DType.INT64 and pa.types.is_uint64(t):
-            too_big = np.asarray(pc.greater(arr, 2**63 - 1).fill_null(False))
-            arr = pc.if_else(too_big, pa.scalar(None, t), arr)
+            too_big = np.asarray(pc.greater(arr, pa.scalar(2**63 - 1, t)).fill_null(False))
+            arr = pc.if_else(pa.array(too_big), pa.scalar(None, t), arr)
             return arr.cast(pa.int64()), too_big
         return arr.cast(dtype.arrow, safe=False), no_bad
     if pa.types.is_floating(t):

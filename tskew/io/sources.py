@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tskew.errors import DataError, SchemaError
-from tskew.io.bad_records import BadRecordLog
+from tskew.io.bad_records import BadRecord, BadRecordLog
 from tskew.io.conform import NULL_TOKENS, conform
 from tskew.io.text import infer_text_dtype, read_csv_chunks, read_jsonl_chunks, widen
 from tskew.schema import DType, FeatureType, Schema, SchemaLike, arrow_to_dtype, as_schema
@@ -145,6 +145,20 @@ class Source:
                     "analysis (copy them first)"
                 )
 
+    def input_row(self, record: BadRecord) -> int | None:
+        """The 0-based position of a bad record among all the input's records (files
+        in order, each counted whole, bad records included); None if unknown."""
+        if record.row is None:
+            return None
+        if not self._files:
+            return record.row
+        offset = 0
+        for path in self._files:
+            if str(path) == record.source:
+                return offset + record.row
+            offset += self.records.get(str(path), 0)
+        return None
+
     @property
     def num_rows(self) -> int | None:
         return None if self._cached is None else sum(b.num_rows for b in self._cached)
@@ -193,6 +207,9 @@ def in_memory_table(data: Any) -> tuple[pa.Table, str]:
     except ImportError:  # pragma: no cover - pandas is a core dependency
         pd = None
     if pd is not None and isinstance(data, pd.DataFrame):
+        _check_unique(
+            list(map(str, data.columns)), "pandas DataFrame", "df.loc[:, ~df.columns.duplicated()]"
+        )
         try:
             table = pa.Table.from_pandas(data, preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
@@ -202,8 +219,10 @@ def in_memory_table(data: Any) -> tuple[pa.Table, str]:
             ) from None
         return table, f"pandas DataFrame ({len(data)} rows)"
     if isinstance(data, pa.Table):
+        _check_unique(data.column_names, "pyarrow Table", "table.rename_columns([...])")
         return data, f"pyarrow Table ({data.num_rows} rows)"
     if isinstance(data, pa.RecordBatch):
+        _check_unique(data.schema.names, "pyarrow RecordBatch", "batch.rename_columns([...])")
         return pa.Table.from_batches([data]), f"pyarrow RecordBatch ({data.num_rows} rows)"
     if isinstance(data, list | tuple) and all(isinstance(b, pa.RecordBatch) for b in data):
         if not data:
@@ -211,6 +230,12 @@ def in_memory_table(data: Any) -> tuple[pa.Table, str]:
         table = pa.Table.from_batches(list(data))
         return table, f"{len(data)} RecordBatches ({table.num_rows} rows)"
     if isinstance(data, Mapping):
+        for name, value in data.items():
+            if np.ndim(value) == 0 and not isinstance(value, pa.Array | pa.ChunkedArray):
+                raise DataError(
+                    f"dict of columns: feature {name!r} is a single value ({value!r}), not a "
+                    f"column; pass a list or array of values, e.g. {{{name!r}: [{value!r}]}}"
+                )
         try:
             table = pa.table(
                 {
@@ -227,6 +252,15 @@ def in_memory_table(data: Any) -> tuple[pa.Table, str]:
         f"cannot read data of type {type(data).__name__}; pass a file path or glob, a pandas "
         "DataFrame, a pyarrow Table/RecordBatch, a list of RecordBatches or a dict of columns"
     )
+
+
+def _check_unique(names: list[str], what: str, fix: str) -> None:
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise DataError(
+            f"{what} has duplicate columns {duplicates}: a feature must be one column; "
+            f"rename or drop the copies (e.g. with {fix})"
+        )
 
 
 def _describe_files(files: list[Path], spec: Any) -> str:
