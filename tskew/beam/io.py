@@ -21,22 +21,36 @@ import pyarrow.parquet as pq
 
 from tskew.beam.elements import Tagged, dead_letter, select
 from tskew.io.bad_records import BadRecordLog
-from tskew.io.sources import expand_paths, infer_files, read_file
+from tskew.io.sources import (
+    Fingerprint,
+    check_unchanged,
+    expand_paths,
+    fingerprint,
+    infer_files,
+    read_file,
+)
 from tskew.schema import Schema, SchemaLike, as_schema
 
 
 class _ReadFile(beam.DoFn):
-    def __init__(self, schema: Schema, policy: str, batch_size: int):
+    """Reads one file, which must be unchanged since the pipeline was built."""
+
+    def __init__(
+        self, schema: Schema, policy: str, batch_size: int, prints: dict[str, Fingerprint]
+    ):
         self.schema, self.policy, self.batch_size = schema, policy, batch_size
+        self.prints = prints
 
     def process(self, path: str):
         # Batches and dead letters in one output, as `Tagged` values.
+        check_unchanged(Path(path), self.prints.get(path))
         log = BadRecordLog(self.policy, max_examples=1 << 62)
         seen = 0
         for batch in read_file(Path(path), self.schema, log, self.batch_size):
             yield Tagged("batch", batch)
             yield from (Tagged("bad", dead_letter(r)) for r in log.examples[seen:])
             seen = len(log.examples)
+        check_unchanged(Path(path), self.prints.get(path))
         yield from (Tagged("bad", dead_letter(r)) for r in log.examples[seen:])
 
 
@@ -52,6 +66,8 @@ class _ReadFiles(beam.PTransform):
     ):
         super().__init__()
         self.files = [str(p) for p in expand_paths(pattern)]
+        # Every pass (inference here, each analysis pass later) must see the same bytes.
+        self.prints = {f: fingerprint(Path(f)) for f in self.files}
         self.pattern = pattern
         if schema is None:
             schema = infer_files([Path(f) for f in self.files], batch_size)
@@ -66,7 +82,9 @@ class _ReadFiles(beam.PTransform):
             pipeline
             | f"{label}Files" >> beam.Create(self.files)
             | f"{label}Read"
-            >> beam.ParDo(_ReadFile(self.schema, policy, self.batch_size)).with_output_types(Tagged)
+            >> beam.ParDo(
+                _ReadFile(self.schema, policy, self.batch_size, self.prints)
+            ).with_output_types(Tagged)
         )
         return select(read, kind, label)
 
@@ -79,7 +97,9 @@ class _ReadFiles(beam.PTransform):
             pbegin
             | "Files" >> beam.Create(self.files)
             | "Read"
-            >> beam.ParDo(_ReadFile(self.schema, policy, self.batch_size)).with_output_types(Tagged)
+            >> beam.ParDo(
+                _ReadFile(self.schema, policy, self.batch_size, self.prints)
+            ).with_output_types(Tagged)
         )
         batches = select(read, "batch", "Batches")
         dead = select(read, "bad", "Bad")
