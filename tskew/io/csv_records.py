@@ -28,6 +28,7 @@ import numpy as np
 QUOTE = ord('"')
 NEWLINE = ord("\n")
 MAX_QUOTED_BYTES = 1 << 24  # a quoted field open this long is taken to be unclosed
+SCAN_SLICE = 1 << 16  # bytes per numpy pass when checking quotes
 
 
 @dataclass
@@ -77,7 +78,7 @@ def split_blocks(chunks: Iterable[bytes], delimiter: int, first_line: int) -> It
 def _records(buf: bytes, delimiter: int, line: int, final: bool) -> tuple[Block, bytes, int]:
     """Records of ``buf`` (whole lines), the unfinished tail, and the tail's first line."""
     unterminated = final and len(buf) and buf[-1] != NEWLINE  # a last line without "\n"
-    if b'"' not in buf:  # the common case: one record per line (blank ones: see Block)
+    if b'"' not in buf or _even_quotes_per_line(buf):  # one record per line
         count = buf.count(b"\n") + bool(unterminated)
         lines = line + np.arange(count, dtype=np.int64)
         return Block(buf, lines, maybe_blank=True), b"", line + count
@@ -85,17 +86,23 @@ def _records(buf: bytes, delimiter: int, line: int, final: bool) -> tuple[Block,
     stops = np.flatnonzero(view == NEWLINE)
     if unterminated:
         stops = np.append(stops, len(buf))
-    if b'"' in buf:
-        quotes = np.flatnonzero(view == QUOTE)
-        on_line = np.searchsorted(stops, quotes)
-        # every line has an even number of quotes <=> quotes 2k and 2k+1 share a line
-        if len(quotes) % 2 or (on_line[0::2] != on_line[1::2]).any():
-            starts = np.concatenate(([0], stops[:-1] + 1))
-            return _slow_records(buf, starts, stops, delimiter, line, final)
-    numbers = nonblank_lines(view, stops, line)
-    consumed = min(int(stops[-1]) + 1, len(buf)) if len(stops) else 0
-    data = buf if consumed == len(buf) else buf[:consumed]
-    return Block(data, numbers), buf[consumed:], line + len(stops)
+    starts = np.concatenate(([0], stops[:-1] + 1))
+    return _slow_records(buf, starts, stops, delimiter, line, final)
+
+
+def _even_quotes_per_line(buf: bytes) -> bool:
+    """Whether every line of ``buf`` has an even number of quotes, i.e. the running
+    quote count is even at every newline and at the end (in slices: bounded memory)."""
+    view = np.frombuffer(buf, np.uint8)
+    carry = np.uint8(0)
+    for start in range(0, len(view), SCAN_SLICE):
+        part = view[start : start + SCAN_SLICE]
+        running = np.cumsum(part == QUOTE, dtype=np.uint8)  # wraps, keeping the parity
+        running += carry
+        if (running[part == NEWLINE] & 1).any():
+            return False
+        carry = running[-1]
+    return not carry & 1
 
 
 def nonblank_lines(view: np.ndarray, stops: np.ndarray, line: int) -> np.ndarray:

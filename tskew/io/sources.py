@@ -332,7 +332,7 @@ def open_parquet(path: Path) -> pq.ParquetFile:
 
 def text_chunks(path: Path, fmt: str, log: BadRecordLog, batch_size: int):
     if fmt == "csv":  # blocks of roughly batch_size rows keep memory proportional to it
-        block = min(max(batch_size * 64, 1 << 16), 1 << 24)
+        block = min(max(batch_size * 32, 1 << 16), 1 << 24)
         return read_csv_chunks(path, log, block)
     return read_jsonl_chunks(path, log, batch_size)
 

@@ -107,7 +107,8 @@ def read_csv_chunks(path: Path, log: BadRecordLog, block_size: int) -> Iterator[
         if not text.strip():
             return
         names = next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter))
-        chunks = iter(lambda: handle.read(block_size), b"")
+        # Blocks end at a line end where possible, so they need no joining.
+        chunks = iter(lambda: _read_lines(handle, block_size), b"")
         position = 0
         for block in split_blocks(chunks, ord(delimiter), 2):
             chunk, bad = _parse_block(path, names, delimiter, block, position)
@@ -116,6 +117,11 @@ def read_csv_chunks(path: Path, log: BadRecordLog, block_size: int) -> Iterator[
                 log.report(record)
             if chunk is not None:
                 yield chunk
+
+
+def _read_lines(handle: IO[bytes], size: int) -> bytes:
+    data = handle.read(size)
+    return data + handle.readline() if data and data[-1] != ord("\n") else data
 
 
 def _parse_block(
@@ -166,7 +172,7 @@ def _parse_block(
             f"{path}: lines {int(block.lines[0])}-{int(block.lines[-1])} parse to "
             f"{table.num_rows} rows, expected {int(keep.sum())}; please report this file"
         )
-    lines = block.lines[keep]
+    lines = block.lines if keep.all() else block.lines[keep]
     table, lines, bad_utf8 = _decode_utf8(path, table, lines)
     bad += [
         BadRecord(str(path), n, reason, raw, _pos(every, n, position))
