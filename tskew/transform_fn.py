@@ -11,7 +11,9 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from tskew.exporters.numpy import Executor, column_to_arrow
+from tskew.io.bad_records import BadRecord
 from tskew.ir.graph import Graph
 from tskew.schema import FeatureType, Schema
 from tskew.statistics import DatasetStatistics
@@ -84,24 +87,57 @@ class TransformFn:
             yield self.transform_batch(batch)
 
     def transform(
-        self, data: Any, *, batch_size: int = TRANSFORM_BATCH_SIZE, on_bad_record: str = "error"
+        self,
+        data: Any,
+        *,
+        batch_size: int = TRANSFORM_BATCH_SIZE,
+        on_bad_record: str = "error",
+        return_report: bool = False,
     ) -> Any:
         """Transform ``data``, returning the same kind of container.
 
-        DataFrame in -> DataFrame out (same index); pyarrow Table -> Table;
-        RecordBatch -> RecordBatch; dict of columns -> dict of numpy arrays;
+        DataFrame in -> DataFrame out (the index of the rows kept); pyarrow Table ->
+        Table; RecordBatch -> RecordBatch; dict of columns -> dict of numpy arrays;
         file paths or globs -> pyarrow Table.
+
+        Args:
+            data: the raw rows (see `tskew.io.open_source`).
+            batch_size: rows per batch.
+            on_bad_record: "error" raises `DataError` at the first bad record; "skip"
+                drops bad records, so the result has fewer rows than the input (a
+                warning says how many unless ``return_report`` is set).
+            return_report: also return a `TransformReport` naming the dropped rows:
+                ``out, report = tfn.transform(df, on_bad_record="skip",
+                return_report=True)``; ``report.dropped_rows`` are their 0-based input
+                positions.
+
+        Returns:
+            The transformed rows, or ``(rows, report)`` when ``return_report``.
         """
         from tskew.io import open_source
 
         source = open_source(
-            data, self.input_schema, batch_size=batch_size, on_bad_record=on_bad_record
+            data,
+            self.input_schema,
+            batch_size=batch_size,
+            on_bad_record=on_bad_record,
+            max_bad_examples=1 << 62,  # every dropped row is reported
         )
         out_schema = self.arrow_output_schema
         table = pa.Table.from_batches(
             list(self.transform_batches(source.batches())), schema=out_schema
         )
-        return _like_input(data, table)
+        report = _report(source, table.num_rows)
+        if report.count and not return_report:
+            warnings.warn(
+                f"transform dropped {report.count} bad record(s) of {source.description} "
+                f"(input rows {report.dropped_rows[:10].tolist()}"
+                f"{' ...' if report.count > 10 else ''}; first: {report.bad_records[0]}); "
+                "pass return_report=True to get them all",
+                stacklevel=2,
+            )
+        result = _like_input(data, table, report.dropped_rows)
+        return (result, report) if return_report else result
 
     @property
     def arrow_output_schema(self) -> pa.Schema:
@@ -202,15 +238,48 @@ def arrow_output_schema(graph: Graph) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _like_input(data: Any, table: pa.Table) -> Any:
-    """Return ``table`` in the container type of ``data``."""
+@dataclass(frozen=True)
+class TransformReport:
+    """What `TransformFn.transform` dropped (``on_bad_record="skip"``).
+
+    Attributes:
+        rows_in: records read (kept and dropped).
+        rows_out: rows transformed.
+        dropped_rows: sorted 0-based positions of the dropped records in the input
+            (for files: counted over all records of the files in order).
+        bad_records: every dropped record, with its file and line (or row) and reason.
+    """
+
+    rows_in: int
+    rows_out: int
+    dropped_rows: np.ndarray
+    bad_records: list[BadRecord] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        """How many records were dropped."""
+        return len(self.dropped_rows)
+
+
+def _report(source: Any, rows_out: int) -> TransformReport:
+    records = list(source.bad_records.examples)
+    rows = [source.input_row(r) for r in records]
+    dropped = np.array(sorted(r for r in rows if r is not None), np.int64)
+    return TransformReport(rows_out + len(records), rows_out, dropped, records)
+
+
+def _like_input(data: Any, table: pa.Table, dropped: np.ndarray) -> Any:
+    """Return ``table`` in the container type of ``data`` (a DataFrame keeps the index
+    labels of the rows not ``dropped``)."""
     try:
         import pandas as pd
     except ImportError:  # pragma: no cover - pandas is a core dependency
         pd = None
     if pd is not None and isinstance(data, pd.DataFrame):
         frame = table.to_pandas()
-        frame.index = data.index
+        keep = np.ones(len(data), bool)
+        keep[dropped] = False
+        frame.index = data.index[keep]
         return frame
     if isinstance(data, pa.RecordBatch):
         return (

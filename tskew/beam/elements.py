@@ -128,4 +128,5 @@ def dead_letter(record: BadRecord) -> dict:
         "line": record.line,
         "reason": record.reason,
         "raw": record.raw,
+        "row": record.row,
     }

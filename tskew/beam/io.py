@@ -21,15 +21,27 @@ import pyarrow.parquet as pq
 
 from tskew.beam.elements import Tagged, dead_letter, select
 from tskew.io.bad_records import BadRecordLog
-from tskew.io.sources import expand_paths, infer_files, read_file
+from tskew.io.sources import (
+    Fingerprint,
+    check_unchanged,
+    expand_paths,
+    fingerprint,
+    infer_files,
+    read_file,
+)
 from tskew.schema import Schema, SchemaLike, as_schema
 
 _ALL = object()  # no plan given: read every column
 
 
 class _ReadFile(beam.DoFn):
-    def __init__(self, schema: Schema, policy: str, batch_size: int):
+    """Reads one file, which must be unchanged since the pipeline was built."""
+
+    def __init__(
+        self, schema: Schema, policy: str, batch_size: int, prints: dict[str, Fingerprint]
+    ):
         self.schema, self.policy, self.batch_size = schema, policy, batch_size
+        self.prints = prints
 
     def process(self, path: str, plan: Any = _ALL):
         # Batches and dead letters in one output, as `Tagged` values.
@@ -40,12 +52,14 @@ class _ReadFile(beam.DoFn):
             # with every bad record fatal, all passes see the same rows: read only
             # the columns this pass evaluates
             schema = Schema({n: self.schema[n] for n in plan.columns()})
+        check_unchanged(Path(path), self.prints.get(path))
         log = BadRecordLog(self.policy, max_examples=1 << 62)
         seen = 0
         for batch in read_file(Path(path), schema, log, self.batch_size):
             yield Tagged("batch", batch)
             yield from (Tagged("bad", dead_letter(r)) for r in log.examples[seen:])
             seen = len(log.examples)
+        check_unchanged(Path(path), self.prints.get(path))
         yield from (Tagged("bad", dead_letter(r)) for r in log.examples[seen:])
 
 
@@ -61,6 +75,8 @@ class _ReadFiles(beam.PTransform):
     ):
         super().__init__()
         self.files = [str(p) for p in expand_paths(pattern)]
+        # Every pass (inference here, each analysis pass later) must see the same bytes.
+        self.prints = {f: fingerprint(Path(f)) for f in self.files}
         self.pattern = pattern
         if schema is None:
             schema = infer_files([Path(f) for f in self.files], batch_size)
@@ -77,7 +93,7 @@ class _ReadFiles(beam.PTransform):
             | f"{label}Files" >> beam.Create(self.files)
             | f"{label}Read"
             >> beam.ParDo(
-                _ReadFile(self.schema, policy, self.batch_size), **side
+                _ReadFile(self.schema, policy, self.batch_size, self.prints), **side
             ).with_output_types(Tagged)
         )
         return select(read, "batch", label)
@@ -88,7 +104,9 @@ class _ReadFiles(beam.PTransform):
             pbegin
             | "Files" >> beam.Create(self.files)
             | "Read"
-            >> beam.ParDo(_ReadFile(self.schema, policy, self.batch_size)).with_output_types(Tagged)
+            >> beam.ParDo(
+                _ReadFile(self.schema, policy, self.batch_size, self.prints)
+            ).with_output_types(Tagged)
         )
         batches = select(read, "batch", "Batches")
         dead = select(read, "bad", "Bad")

@@ -19,12 +19,14 @@ POLICIES = ("error", "skip")
 
 @dataclass(frozen=True)
 class BadRecord:
-    """One malformed record: its source, 1-based line (or None), reason and raw text."""
+    """One malformed record: its source, 1-based line (or None), reason, raw text and
+    0-based position among the source's records (rows; None when unknown)."""
 
     source: str
     line: int | None
     reason: str
     raw: str = ""
+    row: int | None = None
 
     def __str__(self) -> str:
         where = f"{self.source} line {self.line}" if self.line is not None else self.source
@@ -40,6 +42,7 @@ class BadRecordLog:
     max_examples: int = 20
     count: int = 0
     examples: list[BadRecord] = field(default_factory=list)
+    reports: int = 0  # every report, repeats on later passes included
     _seen: set[tuple] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
@@ -48,12 +51,13 @@ class BadRecordLog:
 
     def report(self, record: BadRecord) -> None:
         """Raise `DataError` (policy "error") or record it once (policy "skip")."""
+        self.reports += 1
         if self.on_bad_record == "error":
             raise DataError(
                 f"{record}. Fix the record, or pass on_bad_record='skip' to skip and count "
                 "such records"
             )
-        key = (record.source, record.line, record.reason, record.raw)
+        key = (record.source, record.line, record.row, record.reason, record.raw)
         if key in self._seen:  # the same record seen again on a later pass
             return
         self._seen.add(key)

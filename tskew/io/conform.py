@@ -36,6 +36,7 @@ _PATTERNS = {
     DType.BOOL: r"^(?i:true|false|1|0)$",
 }
 _PATTERNS[DType.FLOAT64] = _PATTERNS[DType.FLOAT32]
+_INF_TEXT = r"^[+-]?(?i:inf|infinity)$"
 
 
 def _is_stringy(t: pa.DataType) -> bool:
@@ -62,15 +63,26 @@ def parse_strings(arr: pa.Array, dtype: DType) -> tuple[pa.Array, np.ndarray]:
     if dtype is DType.BOOL:
         cleaned = pc.utf8_lower(cleaned)
     try:
-        return pc.cast(cleaned, dtype.arrow), bad
+        values = pc.cast(cleaned, dtype.arrow)
     except pa.ArrowInvalid:  # an int64 that overflows: find it the slow way
-        values = []
-        for i, text in enumerate(cleaned.to_pylist()):
-            v = None if text is None else int(text)
-            if v is not None and not -(2**63) <= v < 2**63:
-                bad[i], v = True, None
-            values.append(v)
-        return pa.array(values, pa.int64()), bad
+        return _parse_big_ints(cleaned, bad)
+    if dtype.is_float and pc.any(pc.is_inf(values)).as_py():
+        # "1e400" parses to inf: an overflow, unless the text spells infinity
+        spelled = pc.match_substring_regex(cleaned, _INF_TEXT)
+        over = pc.and_(pc.is_inf(values), pc.invert(spelled)).fill_null(False)
+        bad |= np.asarray(over)
+        values = pc.if_else(over, pa.scalar(None, dtype.arrow), values)
+    return values, bad
+
+
+def _parse_big_ints(cleaned: pa.Array, bad: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    ints = []
+    for i, text in enumerate(cleaned.to_pylist()):
+        v = None if text is None else int(text)
+        if v is not None and not -(2**63) <= v < 2**63:
+            bad[i], v = True, None
+        ints.append(v)
+    return pa.array(ints, pa.int64()), bad
 
 
 def convert(arr: pa.Array, dtype: DType, feature: str, source: str) -> tuple[pa.Array, np.ndarray]:
@@ -104,8 +116,8 @@ def convert(arr: pa.Array, dtype: DType, feature: str, source: str) -> tuple[pa.
         raise _type_error(feature, source, t, dtype, "declare the feature as bool")
     if pa.types.is_integer(t):
         if dtype is DType.INT64 and pa.types.is_uint64(t):
-            too_big = np.asarray(pc.greater(arr, 2**63 - 1).fill_null(False))
-            arr = pc.if_else(too_big, pa.scalar(None, t), arr)
+            too_big = np.asarray(pc.greater(arr, pa.scalar(2**63 - 1, t)).fill_null(False))
+            arr = pc.if_else(pa.array(too_big), pa.scalar(None, t), arr)
             return arr.cast(pa.int64()), too_big
         return arr.cast(dtype.arrow, safe=False), no_bad
     if pa.types.is_floating(t):
@@ -132,8 +144,19 @@ def conform(
     source: str,
     log: BadRecordLog,
     locate: Locator,
+    rows: int | np.ndarray = 0,
 ) -> pa.Table:
-    """Select, order and convert columns to ``schema``; bad rows are reported and dropped."""
+    """Select, order and convert columns to ``schema``; bad rows are reported and dropped.
+
+    Args:
+        table: the rows as read.
+        schema: the types to convert to.
+        source: the file or data, for messages.
+        log: where bad rows go.
+        locate: row index -> (line, raw text) for messages.
+        rows: each row's 0-based position in ``source``: an array, or the position of
+            the first row (the others follow it).
+    """
     names = table.schema.names
     arrays, bad = [], np.zeros(table.num_rows, bool)
     reasons: dict[int, str] = {}
@@ -167,8 +190,9 @@ def conform(
         return out
     for i in sorted(reasons):
         line, raw = locate(i)
-        where = "" if line is not None else f"row {i}: "
-        log.report(BadRecord(source, line, where + reasons[i], raw))
+        row = int(rows[i]) if isinstance(rows, np.ndarray) else rows + i
+        where = "" if line is not None else f"row {row}: "
+        log.report(BadRecord(source, line, where + reasons[i], raw, row))
     return out.filter(pa.array(~bad))
 
 

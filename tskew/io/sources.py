@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tskew.errors import DataError, SchemaError
-from tskew.io.bad_records import BadRecordLog
+from tskew.io.bad_records import BadRecord, BadRecordLog
 from tskew.io.conform import NULL_TOKENS, conform
 from tskew.io.text import infer_text_dtype, read_csv_chunks, read_jsonl_chunks, widen
 from tskew.schema import DType, FeatureType, Schema, SchemaLike, arrow_to_dtype, as_schema
@@ -66,6 +66,39 @@ def expand_paths(spec: str | Path | Sequence[str | Path]) -> list[Path]:
     return out
 
 
+# (size in bytes, modification time in ns) of a file when it was opened.
+Fingerprint = tuple[int, int]
+
+
+def fingerprint(path: Path) -> Fingerprint:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def check_unchanged(path: Path, expected: Fingerprint | None) -> None:
+    """Raise `DataError` if ``path`` differs from its fingerprint ``expected``."""
+    if expected is None:
+        return
+    try:
+        now = fingerprint(path)
+    except OSError:
+        now = None
+    if now != expected:
+        what = (
+            "was removed"
+            if now is None
+            else (
+                f"is now {now[0]} bytes, modified at {now[1]} ns "
+                f"(was {expected[0]} bytes at {expected[1]} ns)"
+            )
+        )
+        raise DataError(
+            f"{path} changed after it was first read: it {what}. Passes over the data "
+            "would see different rows; do not modify input files while they are read "
+            "(copy them first), then run again"
+        )
+
+
 @dataclass
 class Source:
     """A dataset that can be read several times as schema-conforming RecordBatches.
@@ -82,6 +115,8 @@ class Source:
     _cached: list[pa.RecordBatch] | None = None
     _files: list[Path] = field(default_factory=list)
     _batch_size: int = 1 << 16
+    _fingerprints: dict[Path, Fingerprint] = field(default_factory=dict)
+    records: dict[str, int] = field(default_factory=dict)
 
     def batches(self, columns: Sequence[str] | None = None) -> Iterator[pa.RecordBatch]:
         """Yield the whole dataset once more (cached, or streamed from the files).
@@ -89,6 +124,10 @@ class Source:
         ``columns`` asks for only these features (Parquet reads just those columns).
         Projection is used only when no record was found bad so far: a record dropped
         for a bad value in another column must stay dropped on every pass.
+
+        Each file must be unchanged since the source was opened (size, modification
+        time and number of records), else `DataError`: the passes of an analysis
+        would otherwise describe different rows.
         """
         project = columns is not None and self.bad_records.count == 0
         if self._cached is not None:
@@ -101,7 +140,35 @@ class Source:
         for path in self._files:
             if project and file_format(path) != "parquet":
                 schema = self.schema  # text is parsed whole anyway
-            yield from read_file(path, schema, self.bad_records, self._batch_size)
+            expected = self._fingerprints.get(path)
+            check_unchanged(path, expected)
+            rows, reports = 0, self.bad_records.reports
+            for batch in read_file(path, schema, self.bad_records, self._batch_size):
+                rows += batch.num_rows
+                yield batch
+            check_unchanged(path, expected)
+            records = rows + self.bad_records.reports - reports
+            known = self.records.setdefault(str(path), records)
+            if known != records:
+                raise DataError(
+                    f"{path} changed while it was being read: {known} records on an "
+                    f"earlier pass, {records} now; do not modify input files during "
+                    "analysis (copy them first)"
+                )
+
+    def input_row(self, record: BadRecord) -> int | None:
+        """The 0-based position of a bad record among all the input's records (files
+        in order, each counted whole, bad records included); None if unknown."""
+        if record.row is None:
+            return None
+        if not self._files:
+            return record.row
+        offset = 0
+        for path in self._files:
+            if str(path) == record.source:
+                return offset + record.row
+            offset += self.records.get(str(path), 0)
+        return None
 
     @property
     def num_rows(self) -> int | None:
@@ -153,6 +220,9 @@ def in_memory_table(data: Any) -> tuple[pa.Table, str]:
     except ImportError:  # pragma: no cover - pandas is a core dependency
         pd = None
     if pd is not None and isinstance(data, pd.DataFrame):
+        _check_unique(
+            list(map(str, data.columns)), "pandas DataFrame", "df.loc[:, ~df.columns.duplicated()]"
+        )
         try:
             table = pa.Table.from_pandas(data, preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
@@ -162,8 +232,10 @@ def in_memory_table(data: Any) -> tuple[pa.Table, str]:
             ) from None
         return table, f"pandas DataFrame ({len(data)} rows)"
     if isinstance(data, pa.Table):
+        _check_unique(data.column_names, "pyarrow Table", "table.rename_columns([...])")
         return data, f"pyarrow Table ({data.num_rows} rows)"
     if isinstance(data, pa.RecordBatch):
+        _check_unique(data.schema.names, "pyarrow RecordBatch", "batch.rename_columns([...])")
         return pa.Table.from_batches([data]), f"pyarrow RecordBatch ({data.num_rows} rows)"
     if isinstance(data, list | tuple) and all(isinstance(b, pa.RecordBatch) for b in data):
         if not data:
@@ -171,6 +243,12 @@ def in_memory_table(data: Any) -> tuple[pa.Table, str]:
         table = pa.Table.from_batches(list(data))
         return table, f"{len(data)} RecordBatches ({table.num_rows} rows)"
     if isinstance(data, Mapping):
+        for name, value in data.items():
+            if np.ndim(value) == 0 and not isinstance(value, pa.Array | pa.ChunkedArray):
+                raise DataError(
+                    f"dict of columns: feature {name!r} is a single value ({value!r}), not a "
+                    f"column; pass a list or array of values, e.g. {{{name!r}: [{value!r}]}}"
+                )
         try:
             table = pa.table(
                 {
@@ -189,6 +267,15 @@ def in_memory_table(data: Any) -> tuple[pa.Table, str]:
     )
 
 
+def _check_unique(names: list[str], what: str, fix: str) -> None:
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise DataError(
+            f"{what} has duplicate columns {duplicates}: a feature must be one column; "
+            f"rename or drop the copies (e.g. with {fix})"
+        )
+
+
 def _describe_files(files: list[Path], spec: Any) -> str:
     if len(files) == 1:
         return f"{file_format(files[0])} file {files[0]}"
@@ -205,11 +292,19 @@ def _open_files(
 ) -> Source:
     for path in files:
         file_format(path)  # fail early on unknown types
+    prints = {path: fingerprint(path) for path in files}
     if schema is None:
         schema = infer_files(files, batch_size)
-    source = Source(schema, _describe_files(files, spec), log, _files=files, _batch_size=batch_size)
+    source = Source(
+        schema,
+        _describe_files(files, spec),
+        log,
+        _files=files,
+        _batch_size=batch_size,
+        _fingerprints=prints,
+    )
     text = all(file_format(p) != "parquet" for p in files)
-    if text and sum(p.stat().st_size for p in files) <= cache_bytes:
+    if text and sum(size for size, _ in prints.values()) <= cache_bytes:
         source._cached = list(source.batches())
     return source
 
@@ -219,26 +314,39 @@ def read_file(
 ) -> Iterator[pa.RecordBatch]:
     fmt = file_format(path)
     if fmt == "parquet":
-        pfile = pq.ParquetFile(path)
+        pfile = open_parquet(path)
         present = set(pfile.schema_arrow.names)
         columns = [n for n in schema if n in present]
         # Whole row groups, decoded with Arrow's threads; memory stays one group.
+        first_row = 0
         for rg in range(pfile.metadata.num_row_groups):
             group = pfile.read_row_group(rg, columns=columns, use_threads=True)
-            table = conform(group, schema, str(path), log, lambda i: (None, ""))
+            table = conform(group, schema, str(path), log, lambda i: (None, ""), first_row)
+            first_row += pfile.metadata.row_group(rg).num_rows
             yield from table.to_batches(batch_size)
         return
-    for table, lines, raws in text_chunks(path, fmt, log, batch_size):
+    for table, lines, raws, rows in text_chunks(path, fmt, log, batch_size):
 
         def locate(i: int, lines=lines, raws=raws) -> tuple[int | None, str]:
             return int(lines[i]), (raws[i] if raws is not None else "")
 
-        yield from conform(table, schema, str(path), log, locate).to_batches(batch_size)
+        yield from conform(table, schema, str(path), log, locate, rows).to_batches(batch_size)
+
+
+def open_parquet(path: Path) -> pq.ParquetFile:
+    """Open a Parquet file; a file that is not Parquet is a `DataError` naming it."""
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as err:
+        raise DataError(
+            f"{path}: not a readable Parquet file ({err}); check that it was written "
+            "completely as Parquet, or rename it to its real type (.csv, .jsonl)"
+        ) from None
 
 
 def text_chunks(path: Path, fmt: str, log: BadRecordLog, batch_size: int):
     if fmt == "csv":  # blocks of roughly batch_size rows keep memory proportional to it
-        block = min(max(batch_size * 64, 1 << 16), 1 << 24)
+        block = min(max(batch_size * 32, 1 << 16), 1 << 24)
         return read_csv_chunks(path, log, block)
     return read_jsonl_chunks(path, log, batch_size)
 
@@ -249,10 +357,12 @@ def infer_files(files: list[Path], batch_size: int) -> Schema:
     nulls: dict[str, bool] = {}
     null_tokens: dict[str, bool] = {}  # "NA" & co: missing unless the column is text
     scratch = BadRecordLog("skip")  # malformed rows are reported on the real passes
+    rows = 0
     for path in files:
         fmt = file_format(path)
         if fmt == "parquet":
-            pfile = pq.ParquetFile(path)
+            pfile = open_parquet(path)
+            rows += pfile.metadata.num_rows
             for field_ in pfile.schema_arrow:
                 dtypes[field_.name] = widen(
                     dtypes.get(field_.name), arrow_to_dtype(field_.type, field_.name)
@@ -260,7 +370,8 @@ def infer_files(files: list[Path], batch_size: int) -> Schema:
             for name, has_nulls in _parquet_null_presence(pfile).items():
                 nulls[name] = nulls.get(name, False) or has_nulls
             continue
-        for table, _, _ in text_chunks(path, fmt, scratch, batch_size):
+        for table, *_ in text_chunks(path, fmt, scratch, batch_size):
+            rows += table.num_rows
             for name in table.column_names:
                 col = table.column(name).combine_chunks()
                 # CSV cells are text to parse; JSON values carry their own types
@@ -270,6 +381,14 @@ def infer_files(files: list[Path], batch_size: int) -> Schema:
                 if fmt == "csv":
                     has_token = pc.any(pc.is_in(col, pa.array(NULL_TOKENS))).as_py()
                     null_tokens[name] = null_tokens.get(name, False) or bool(has_token)
+    if not rows:
+        what = "the file" if len(files) == 1 else "the files"
+        raise DataError(
+            f"{_describe_files(files, files)} has no data rows: {what} "
+            f"{'is' if len(files) == 1 else 'are'} empty or only a header (bad records "
+            "excluded), so there is nothing to read types from; pass a file with data, or "
+            "declare the schema to read it anyway"
+        )
     features = {}
     for name, dtype in dtypes.items():
         if dtype is None:

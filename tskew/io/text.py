@@ -10,8 +10,8 @@ Example:
 from __future__ import annotations
 
 import csv
-import io
 import json
+import math
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,10 +25,18 @@ import pyarrow.csv as pacsv
 from tskew.errors import DataError
 from tskew.io.bad_records import BadRecord, BadRecordLog
 from tskew.io.conform import _PATTERNS, NULL_TOKENS
+from tskew.io.csv_records import Block, drop_blank_lines, split_blocks
 from tskew.schema import DType
 
-# One parsed chunk: a table of text/JSON values and the 1-based line of each row.
-Chunk = tuple[pa.Table, np.ndarray, list[str] | None]
+# One parsed chunk: a table of text/JSON values, the 1-based line of each row, the raw
+# text of each row (JSONL) and each row's 0-based position among the file's records.
+Chunk = tuple[pa.Table, np.ndarray, list[str] | None, np.ndarray]
+
+BOM = b"\xef\xbb\xbf"
+UNCLOSED = (
+    "unclosed quote: the quoted field opened on this line does not close cleanly "
+    '(a quote inside a quoted field is written ""); fix the quoting'
+)
 
 
 def infer_text_dtype(arr: pa.Array) -> DType | None:
@@ -69,116 +77,199 @@ def open_binary(path: Path) -> IO[bytes]:
     return open(path, "rb")
 
 
-def _arrow_stream(path: Path):
-    """A native Arrow input stream where possible (plain and gzip files), so reading does
-    not go through Python buffers; zip members fall back to a Python file object."""
-    if path.suffix == ".zip":
-        return open_binary(path)
-    return pa.input_stream(str(path), compression="gzip" if path.suffix == ".gz" else None)
+def csv_delimiter(path: Path) -> str:
+    """Tab for ``.tsv`` files (also gzipped or zipped), comma otherwise."""
+    name = path.name.lower()
+    return "\t" if name.endswith((".tsv", ".tsv.gz", ".tsv.zip")) else ","
 
 
-def _header(path: Path) -> list[str]:
-    with open_binary(path) as raw:
-        first = io.TextIOWrapper(raw, encoding="utf-8", newline="").readline()
-    if not first.strip():
-        return []
-    return next(csv.reader([first]))
+def _header_line(path: Path, raw: bytes) -> str:
+    """The header line as text, without a UTF-8 byte-order mark."""
+    try:
+        return raw.removeprefix(BOM).decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"{path} line 1: the header is not valid UTF-8 ({err.reason} at byte "
+            f"{err.start}); re-save the file as UTF-8"
+        ) from None
 
 
 def read_csv_chunks(path: Path, log: BadRecordLog, block_size: int) -> Iterator[Chunk]:
-    """Stream a CSV as all-text tables (empty field = null) with line numbers.
+    """Stream a CSV (TSV for ``.tsv``) as all-text tables (empty field = null) with the
+    line each row starts on and its position among the file's records.
 
-    Rows with the wrong number of fields go to ``log``. Line numbers assume one
-    record per physical line (a quoted field spanning lines shifts later numbers).
+    Rows with the wrong number of fields, invalid UTF-8 or an unclosed quote go to
+    ``log``; quoted fields may span lines (see `tskew.io.csv_records`).
     """
-    names = _header(path)
-    if not names:
-        return
-    invalid: list[tuple[str, int]] = []
+    delimiter = csv_delimiter(path)
+    with open_binary(path) as handle:
+        text = _header_line(path, handle.readline())
+        if not text.strip():
+            return
+        names = next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter))
+        # Blocks end at a line end where possible, so they need no joining.
+        chunks = iter(lambda: _read_lines(handle, block_size), b"")
+        position = 0
+        for block in split_blocks(chunks, ord(delimiter), 2):
+            chunk, bad = _parse_block(path, names, delimiter, block, position)
+            position += len(block.lines) + len(block.unclosed)
+            for record in sorted(bad, key=lambda r: r.line or 0):
+                log.report(record)
+            if chunk is not None:
+                yield chunk
+
+
+def _read_lines(handle: IO[bytes], size: int) -> bytes:
+    data = handle.read(size)
+    return data + handle.readline() if data and data[-1] != ord("\n") else data
+
+
+def _parse_block(
+    path: Path, names: list[str], delimiter: str, block: Block, position: int
+) -> tuple[Chunk | None, list[BadRecord]]:
+    """Parse one block of whole records with Arrow; returns the chunk and its bad records."""
+    every = block.lines
+    if block.unclosed:
+        every = np.sort(np.concatenate([every, [n for n, _ in block.unclosed]]).astype(np.int64))
+    bad = [
+        BadRecord(str(path), n, UNCLOSED, text.decode("utf-8", "replace"), _pos(every, n, position))
+        for n, text in block.unclosed
+    ]
+    if not len(block.lines):
+        return None, bad
+    invalid: list[tuple[int, str, int]] = []
 
     def on_invalid(row) -> str:
-        invalid.append((row.text, row.actual_columns))
+        invalid.append((row.number - 1, row.text, row.actual_columns))
         return "skip"
 
-    reader = pacsv.open_csv(
-        _arrow_stream(path),
-        read_options=pacsv.ReadOptions(block_size=block_size, use_threads=False),
-        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=False),
+    table = pacsv.read_csv(
+        pa.BufferReader(block.data),
+        read_options=pacsv.ReadOptions(
+            column_names=names, use_threads=False, block_size=max(len(block.data), 1 << 20)
+        ),
+        parse_options=pacsv.ParseOptions(
+            delimiter=delimiter, invalid_row_handler=on_invalid, newlines_in_values=True
+        ),
         convert_options=pacsv.ConvertOptions(
-            column_types={n: pa.string() for n in names},
+            column_types={n: pa.binary() for n in names},
             null_values=[""],
             strings_can_be_null=True,
             quoted_strings_can_be_null=False,
         ),
     )
-    next_line = 2  # line 1 is the header
-    invalid_lines = _InvalidLineFinder(path)
-    for batch in reader:
-        bad_now, invalid[:] = list(invalid), []
-        skipped = sorted(invalid_lines.find(text) for text, _ in bad_now)
-        for (text, found), line in zip(bad_now, skipped, strict=True):
-            log.report(
-                BadRecord(str(path), line, f"expected {len(names)} fields, found {found}", text)
-            )
-        lines = _data_lines(next_line, batch.num_rows, skipped)
-        next_line = (int(lines[-1]) + 1) if batch.num_rows else next_line + len(skipped)
-        yield pa.Table.from_batches([batch]), lines, None
+    if block.maybe_blank and table.num_rows + len(invalid) != len(block.lines):
+        drop_blank_lines(block)
+        every = block.lines
+    keep = np.ones(len(block.lines), bool)
+    for index, text, found in invalid:
+        keep[index] = False
+        line = int(block.lines[index])
+        reason = f"expected {len(names)} fields, found {found}"
+        bad.append(BadRecord(str(path), line, reason, text, _pos(every, line, position)))
+    if table.num_rows != int(keep.sum()):  # pragma: no cover - a splitter/Arrow mismatch
+        raise DataError(
+            f"{path}: lines {int(block.lines[0])}-{int(block.lines[-1])} parse to "
+            f"{table.num_rows} rows, expected {int(keep.sum())}; please report this file"
+        )
+    lines = block.lines if keep.all() else block.lines[keep]
+    table, lines, bad_utf8 = _decode_utf8(path, table, lines)
+    bad += [
+        BadRecord(str(path), n, reason, raw, _pos(every, n, position))
+        for n, reason, raw in bad_utf8
+    ]
+    if block.unclosed or len(lines) != len(every):
+        positions = position + np.searchsorted(every, lines)
+    else:
+        positions = np.arange(position, position + len(lines), dtype=np.int64)
+    return (table, lines, None, positions), bad
 
 
-def _data_lines(start: int, n: int, skipped: list[int]) -> np.ndarray:
-    """Line numbers of ``n`` data rows starting at ``start``, jumping over skipped lines."""
-    lines = np.arange(start, start + n + len(skipped), dtype=np.int64)
-    if skipped:
-        lines = lines[~np.isin(lines, skipped)]
-    return lines[:n]
+def _pos(every: np.ndarray, line: int, position: int) -> int:
+    return position + int(np.searchsorted(every, line))
 
 
-class _InvalidLineFinder:
-    """Finds the line number of a malformed row's text (only called for bad rows)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self._index: dict[str, list[int]] | None = None
-
-    def find(self, text: str) -> int:
-        if self._index is None:
-            self._index = {}
-            with open_binary(self.path) as raw:
-                for number, line in enumerate(io.TextIOWrapper(raw, encoding="utf-8"), 1):
-                    self._index.setdefault(line.rstrip("\r\n"), []).append(number)
-        hits = self._index.get(text.rstrip("\r\n"), [])
-        return hits.pop(0) if hits else 0
+def _decode_utf8(
+    path: Path, table: pa.Table, lines: np.ndarray
+) -> tuple[pa.Table, np.ndarray, list[tuple[int, str, str]]]:
+    """Binary columns -> strings; rows with invalid UTF-8 are removed and returned."""
+    columns, bad_rows = {}, np.zeros(table.num_rows, bool)
+    reasons: list[tuple[int, str, str]] = []
+    for name in table.column_names:
+        col = table.column(name).combine_chunks()
+        try:
+            columns[name] = col.cast(pa.string())
+            continue
+        except pa.ArrowInvalid:
+            pass
+        values = col.to_pylist()
+        for i, value in enumerate(values):
+            if value is None or bad_rows[i]:
+                continue
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError as err:
+                bad_rows[i] = True
+                reason = (
+                    f"feature {name!r}: invalid UTF-8 ({err.reason} at byte {err.start}); "
+                    "re-save the file as UTF-8"
+                )
+                reasons.append((int(lines[i]), reason, value.decode("utf-8", "replace")))
+        columns[name] = col
+    if bad_rows.any():
+        keep = pa.array(~bad_rows)
+        columns = {n: c.filter(keep) for n, c in columns.items()}
+        lines = lines[~bad_rows]
+    columns = {n: c.cast(pa.string()) for n, c in columns.items()}
+    return pa.table(columns), lines, reasons
 
 
 def read_jsonl_chunks(path: Path, log: BadRecordLog, lines_per_chunk: int) -> Iterator[Chunk]:
     """Stream JSON Lines: one object per line; malformed lines go to ``log``."""
-    with open_binary(path) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8")
-        rows: list[dict] = []
-        numbers: list[int] = []
-        raws: list[str] = []
-        for number, line in enumerate(text, 1):
-            stripped = line.strip()
-            if not stripped:
-                continue
+    rows: list[dict] = []
+    numbers: list[int] = []
+    raws: list[str] = []
+    positions: list[int] = []
+    for position, (number, text, problem) in enumerate(jsonl_lines(path)):
+        obj = None
+        if problem is None:
             try:
-                obj = json.loads(stripped)
+                obj = json.loads(text)
             except json.JSONDecodeError as err:
-                log.report(BadRecord(str(path), number, f"malformed JSON ({err.msg})", stripped))
-                continue
-            if not isinstance(obj, dict):
-                log.report(
-                    BadRecord(str(path), number, "expected a JSON object per line", stripped)
+                problem = f"malformed JSON ({err.msg})"
+            else:
+                if not isinstance(obj, dict):
+                    problem = "expected a JSON object per line"
+        if problem is not None:
+            log.report(BadRecord(str(path), number, problem, text, position))
+            continue
+        rows.append(obj)
+        numbers.append(number)
+        raws.append(text)
+        positions.append(position)
+        if len(rows) >= lines_per_chunk:
+            yield _json_chunk(path, rows, numbers, raws, positions, log)
+            rows, numbers, raws, positions = [], [], [], []
+    if rows:
+        yield _json_chunk(path, rows, numbers, raws, positions, log)
+
+
+def jsonl_lines(path: Path) -> Iterator[tuple[int, str, str | None]]:
+    """(line number, stripped text, problem or None) of each non-blank line. A leading
+    UTF-8 byte-order mark is ignored; a line that is not valid UTF-8 has a problem."""
+    with open_binary(path) as raw:
+        for number, data in enumerate(raw, 1):
+            if number == 1:
+                data = data.removeprefix(BOM)
+            try:
+                text, problem = data.decode("utf-8").strip(), None
+            except UnicodeDecodeError as err:
+                text = data.decode("utf-8", "replace").strip()
+                problem = (
+                    f"invalid UTF-8 ({err.reason} at byte {err.start}); re-save the file as UTF-8"
                 )
-                continue
-            rows.append(obj)
-            numbers.append(number)
-            raws.append(stripped)
-            if len(rows) >= lines_per_chunk:
-                yield _json_chunk(path, rows, numbers, raws, log)
-                rows, numbers, raws = [], [], []
-        if rows:
-            yield _json_chunk(path, rows, numbers, raws, log)
+            if text:
+                yield number, text, problem
 
 
 def _kind(value: object) -> str:
@@ -192,14 +283,25 @@ def _kind(value: object) -> str:
 
 
 def _json_chunk(
-    path: Path, rows: list[dict], numbers: list[int], raws: list[str], log: BadRecordLog
+    path: Path,
+    rows: list[dict],
+    numbers: list[int],
+    raws: list[str],
+    positions: list[int],
+    log: BadRecordLog,
 ) -> Chunk:
-    """Typed Arrow columns; a value whose JSON type differs from its column's is a bad record."""
+    """Typed Arrow columns; a value whose JSON type differs from its column's, or a
+    number too large for a float64, is a bad record."""
     names: dict[str, None] = {}
     for row in rows:
         names.update(dict.fromkeys(row))
     bad = np.zeros(len(rows), bool)
     columns: dict[str, list] = {}
+
+    def report(i: int, reason: str) -> None:
+        bad[i] = True
+        log.report(BadRecord(str(path), numbers[i], reason, raws[i], positions[i]))
+
     for name in names:
         values = [row.get(name) for row in rows]
         kinds = [_kind(v) for v in values if v is not None]
@@ -208,19 +310,41 @@ def _json_chunk(
             continue
         majority = max(set(kinds), key=kinds.count)
         for i, v in enumerate(values):
-            if v is not None and _kind(v) != majority and not bad[i]:
-                bad[i] = True
-                log.report(
-                    BadRecord(
-                        str(path),
-                        numbers[i],
-                        f"feature {name!r}: expected a JSON {majority}, got {json.dumps(v)[:50]}",
-                        raws[i],
-                    )
-                )
+            if v is None or bad[i]:
+                continue
+            if _kind(v) != majority:
+                report(i, f"feature {name!r}: expected a JSON {majority}, got {json.dumps(v)[:50]}")
+            elif isinstance(v, float) and math.isinf(v) and (text := _overflow(raws[i])):
+                report(i, f"feature {name!r}: {text[:50]} is too large for a float64")
         columns[name] = values
     keep = [i for i in range(len(rows)) if not bad[i]]
     table = pa.table(
         {name: pa.array([values[i] for i in keep]) for name, values in columns.items()}
     )
-    return table, np.array([numbers[i] for i in keep]), [raws[i] for i in keep]
+    return (
+        table,
+        np.array([numbers[i] for i in keep], np.int64),
+        [raws[i] for i in keep],
+        np.array([positions[i] for i in keep], np.int64),
+    )
+
+
+class _Overflow(Exception):
+    pass
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _Overflow(text)
+    return value
+
+
+def _overflow(raw: str) -> str | None:
+    """The first number in the JSON text ``raw`` that overflows a float64 (None: its
+    infinities are spelled ``Infinity``)."""
+    try:
+        json.loads(raw, parse_float=_finite_float)
+    except _Overflow as err:
+        return str(err)
+    return None

@@ -27,12 +27,17 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from tskew.errors import DataError, SchemaError
 from tskew.io.bad_records import BadRecord, BadRecordLog
 from tskew.io.conform import convert
-from tskew.io.sources import expand_paths, file_format, in_memory_table, text_chunks
+from tskew.io.sources import (
+    expand_paths,
+    file_format,
+    in_memory_table,
+    open_parquet,
+    text_chunks,
+)
 from tskew.schema import DType, Schema
 
 CHUNK_ROWS = 1 << 16
@@ -82,13 +87,13 @@ def _file_chunks(path: Path, log: BadRecordLog, chunk_rows: int) -> Iterator[Chu
     if fmt == "parquet":
         # Batches, not row groups: memory stays bounded however the file was written.
         start = 0
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+        for batch in open_parquet(path).iter_batches(batch_size=chunk_rows):
             yield Chunk(pa.Table.from_batches([batch]), lambda i, s=start: f"{path} row {s + i}")
             start += batch.num_rows
     elif fmt == "jsonl":
         yield from _jsonl_chunks(path, log, chunk_rows)
     else:
-        for table, lines, _ in text_chunks(path, fmt, log, chunk_rows):
+        for table, lines, *_ in text_chunks(path, fmt, log, chunk_rows):
             yield Chunk(table, lambda i, lines=lines: f"{path}:{int(lines[i])}")
 
 
@@ -116,25 +121,24 @@ def _prediction_log_chunks(
 
 def _jsonl_chunks(path: Path, log: BadRecordLog, chunk_rows: int) -> Iterator[Chunk]:
     """One row per plain JSON object, several per TF Serving request body."""
-    from tskew.io.text import open_binary
+    from tskew.io.text import jsonl_lines
 
     rows: list[dict] = []
     lines: list[int] = []
-    with open_binary(path) as handle:
-        for number, raw in enumerate(handle, start=1):
-            text = raw.decode("utf-8", errors="replace").strip()
-            if not text:
-                continue
-            try:
-                parsed = _rows_of(json.loads(text))
-            except (ValueError, TypeError) as err:
-                log.report(BadRecord(str(path), number, f"not a JSON request: {err}", text))
-                continue
-            rows += parsed
-            lines += [number] * len(parsed)
-            if len(rows) >= chunk_rows:
-                yield _rows_chunk(rows, lines, path)
-                rows, lines = [], []
+    for number, text, problem in jsonl_lines(path):  # BOM ignored, bad UTF-8 a problem
+        if problem is not None:
+            log.report(BadRecord(str(path), number, problem, text))
+            continue
+        try:
+            parsed = _rows_of(json.loads(text))
+        except (ValueError, TypeError) as err:
+            log.report(BadRecord(str(path), number, f"not a JSON request: {err}", text))
+            continue
+        rows += parsed
+        lines += [number] * len(parsed)
+        if len(rows) >= chunk_rows:
+            yield _rows_chunk(rows, lines, path)
+            rows, lines = [], []
     if rows:
         yield _rows_chunk(rows, lines, path)
 
