@@ -200,19 +200,20 @@ class SkewMonitor:
         if not pending:
             return
         raws, outs = [p[0] for p in pending], [p[1] for p in pending]
-        with_outputs = [o is not None for o in outs]
-        if any(with_outputs) and not all(with_outputs):  # some batches came with outputs
-            for raw_part, out_part in pending:
-                self._add(raw_part, out_part)
-            return
-        try:
-            raw = pa.concat_tables(raws, promote_options="permissive")
-            out = None if outs[0] is None else pa.concat_tables(outs)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):  # e.g. a column int here, text there
-            for raw_part, out_part in pending:
-                self._add(raw_part, out_part)
-            return
-        self._add(raw, out)
+        with_outputs = {o is not None for o in outs}
+        # Arrow drops the rows of column-less tables when concatenating them.
+        mixed = len(with_outputs) > 1 or any(r.num_columns == 0 for r in raws)
+        if len(pending) > 1 and not mixed:
+            try:
+                raw = pa.concat_tables(raws, promote_options="permissive")
+                out = None if outs[0] is None else pa.concat_tables(outs)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):  # e.g. a column int here, text there
+                pass
+            else:
+                self._add(raw, out)
+                return
+        for raw_part, out_part in pending:
+            self._add(raw_part, out_part)
 
     def _add(self, raw: pa.Table, transformed: pa.Table | None) -> None:
         state = self._state

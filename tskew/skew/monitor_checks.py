@@ -136,7 +136,19 @@ def checked_table(data: Any, what: str = "observe") -> pa.Table:
             "(dict of columns, DataFrame, pyarrow Table/RecordBatch), not paths"
         )
     table, _ = in_memory_table(data)
+    rows = _pandas_rows(data)
+    if rows is not None and rows != table.num_rows:  # a DataFrame without columns
+        table = pa.table({"": pa.nulls(rows)}).drop([""])
     return table
+
+
+def _pandas_rows(data: Any) -> int | None:
+    """Rows of a pandas DataFrame (Arrow drops those of one without columns), else None."""
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a core dependency
+        return None
+    return len(data) if isinstance(data, pd.DataFrame) else None
 
 
 def checked_transformed(
