@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tskew as ts
+from tskew.skew.thresholds import Thresholds
 
 RNG = np.random.default_rng(3)
 
@@ -332,14 +333,25 @@ def test_each_row_belongs_to_exactly_one_window(tfn, window, sizes, behaviour, c
         raise RuntimeError("boom")
 
     on_error = {"none": None, "raise": explode, "reenter": callback}[behaviour]
-    monitor = ts.SkewMonitor(tfn, window=window, on_error=on_error, check_every=check_every)
+    few_rows = Thresholds(min_serving_rows=5)  # so that small windows alert too
+    monitor = ts.SkewMonitor(
+        tfn, window=window, on_error=on_error, check_every=check_every, thresholds=few_rows
+    )
     if callback:
         callback.monitor = monitor
-    for n in sizes:
-        try:
-            monitor.observe(_batch(n, shift=6.0))
-        except RuntimeError:
-            assert behaviour == "raise"
+    raised = []
+
+    def observe_all(_):
+        for n in sizes:
+            try:
+                monitor.observe(_batch(n, shift=6.0))
+            except RuntimeError:
+                raised.append(n)
+
+    _run_threads(observe_all, [None])  # in a thread: a deadlock fails instead of hanging
+    assert not raised or behaviour == "raise"
     extra = 7 if callback and callback.calls else 0
     assert _accounted(monitor) == sum(sizes) + extra
     assert len(monitor.closed) == (sum(sizes) + extra) // window
+    if behaviour != "none" and monitor.closed:
+        assert raised or callback.calls  # the callback did run
