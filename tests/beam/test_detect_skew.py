@@ -259,3 +259,27 @@ def test_bad_arguments(tfn):
         tsb.DetectSkew(tfn, window_size=0)
     assert rows_table([{}, {}]).num_rows == 2
     assert rows_table([{"fare": 1.0}, {"fare": "twelve"}]).column("fare").type == pa.string()
+
+
+def test_batches_without_a_column_count_as_missing_like_skew_report(tfn):
+    """Issue 13: a batch (or dict row) lacking a feature counts as missing for it."""
+    rows = make_rows(400, seed=9)
+    with_fare = pa.Table.from_pylist(rows[:200])
+    without = pa.Table.from_pylist(rows[200:300]).drop(["fare"])
+    fn = _SkewCombineFn(tfn, Thresholds())
+    acc = fn.create_accumulator()
+    acc = fn.add_input(acc, with_fare)
+    acc = fn.add_input(acc, without)
+    for row in rows[300:]:
+        acc = fn.add_input(acc, {k: v for k, v in row.items() if k != "fare"})
+    report = fn.extract_output(acc)
+    nulls = [{**r, "fare": None} for r in rows[200:]]
+    want = ts.skew_report(tfn, rows_table(rows[:200] + nulls))
+    assert report.features["fare"].serving_rows == 400
+    got = report.features["fare"].metric("missing_rate_change").value
+    assert got == want.features["fare"].metric("missing_rate_change").value
+    assert got > 0.45 and report.features["fare"].verdict == "error"
+    with pytest.raises(ts.ConfigError, match="window_size"):
+        tsb.DetectSkew(tfn, window_size=float("nan"))
+    with pytest.raises(ts.SchemaError, match="no feature 'fair'"):
+        tsb.DetectSkew(tfn, 10, Thresholds(features={"fair": {"psi": None}}))

@@ -31,6 +31,8 @@ Example (not run here)::
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -39,8 +41,9 @@ import apache_beam as beam
 from apache_beam.transforms import trigger, window
 from apache_beam.utils.windowed_value import PaneInfoTiming
 
+from tskew.errors import ConfigError
 from tskew.io.sources import in_memory_table
-from tskew.skew.detect import SkewState
+from tskew.skew.detect import SkewState, checked_thresholds
 from tskew.skew.reading import rows_table
 from tskew.skew.report import SkewReport
 from tskew.skew.thresholds import Thresholds
@@ -118,6 +121,16 @@ class _LabelWindow(beam.DoFn):
         yield dataclasses.replace(report, serving=label)
 
 
+def _seconds(name: str, value: Any, positive: bool) -> float:
+    """``value`` as seconds: a finite number, > 0 (``positive``) or >= 0, or `ConfigError`."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value) and (value > 0 if positive else value >= 0)
+    if not ok:
+        least = "positive" if positive else "non-negative"
+        raise ConfigError(f"DetectSkew: {name} must be a {least} number of seconds, got {value!r}")
+    return value
+
+
 def _time(ts: Any) -> str:
     try:
         return ts.to_rfc3339()
@@ -163,10 +176,11 @@ class DetectSkew(beam.PTransform):
             from tskew.artifact import load_transform_fn
 
             tfn = load_transform_fn(tfn)
-        if not window_size or window_size <= 0:
-            raise ValueError(f"window_size must be a positive number of seconds, got {window_size}")
-        if not isinstance(thresholds, Thresholds):
-            thresholds = Thresholds.from_toml(thresholds) if thresholds else Thresholds()
+        window_size = _seconds("window_size", window_size, positive=True)
+        allowed_lateness = _seconds("allowed_lateness", allowed_lateness, positive=False)
+        if not isinstance(buffer_rows, int) or isinstance(buffer_rows, bool) or buffer_rows < 1:
+            raise ConfigError(f"DetectSkew: buffer_rows must be an int >= 1, got {buffer_rows!r}")
+        thresholds = checked_thresholds(tfn, thresholds)
         SkewState(tfn)  # fail here, not on a worker, when tfn has no skew baseline
         self.combine_fn = _SkewCombineFn(tfn, thresholds, buffer_rows)
         self.window_size, self.allowed_lateness = window_size, allowed_lateness

@@ -57,6 +57,7 @@ def skew_report(
         thresholds: `Thresholds`, a TOML path, or None for the defaults.
         artifact: a label for the report (the artifact path).
     """
+    thresholds = checked_thresholds(tfn, thresholds, artifact)
     log = BadRecordLog("skip", MAX_EXAMPLES)
     state = SkewState(tfn, artifact)
     for chunk in serving_chunks(serving, log, schema=tfn.input_schema):
@@ -112,9 +113,12 @@ class SkewState:
         typed, usable = {}, np.ones(table.num_rows, bool)
         for name, ftype in self.tfn.input_schema.items():
             if name not in table.column_names:
-                usable[:] = False
-                continue
-            values, bad, reason = typed_column(table, name, ftype.dtype, "serving data")
+                # A file (or batch) without the column: every row of it misses the
+                # feature, exactly as if the column were there and all null.
+                values = pa.nulls(table.num_rows, ftype.dtype.arrow)
+                bad, reason = np.zeros(table.num_rows, bool), None
+            else:
+                values, bad, reason = typed_column(table, name, ftype.dtype, "serving data")
             if bad.any():
                 self.violations[name] = self.violations.get(name, 0) + int(bad.sum())
                 if len(self.examples) < MAX_EXAMPLES:
@@ -152,8 +156,7 @@ class SkewState:
     ) -> SkewReport:
         """Judge the counts so far against the baseline."""
         _require_tfn(self)
-        if not isinstance(thresholds, Thresholds):
-            thresholds = Thresholds.from_toml(thresholds) if thresholds else Thresholds()
+        thresholds = checked_thresholds(self.tfn, thresholds, artifact)
         graph = self.tfn.graph
         features = [_judge(n, "input", a, thresholds, graph) for n, a in self.inputs.items()]
         features += [_judge(n, "output", a, thresholds, graph) for n, a in self.outputs.items()]
@@ -178,6 +181,20 @@ class SkewState:
             artifact=artifact,
             serving=serving,
         )
+
+
+def checked_thresholds(
+    tfn: TransformFn, thresholds: Thresholds | str | Path | None, artifact: str = ""
+) -> Thresholds:
+    """``thresholds`` resolved (`Thresholds.resolve`) and checked against ``tfn``'s features.
+
+    Raises:
+        SchemaError: a ``[features.<name>]`` table names no input or output of ``tfn``.
+    """
+    thresholds = Thresholds.resolve(thresholds)
+    known = [*tfn.input_schema, *tfn.graph.inputs, *tfn.graph.outputs]
+    thresholds.check_features(known, artifact or "the TransformFn")
+    return thresholds
 
 
 def _require_baseline(tfn: TransformFn, artifact: str) -> None:
@@ -246,11 +263,17 @@ def _judge(name: str, role: str, acc: Any, thresholds: Thresholds, graph: Graph)
         feature.distribution = {"categories": _categories_view(base, acc)}
         if enough:
             results += _categorical_metrics(base, acc, graph, name if role == "output" else None)
-    feature.insufficient = not enough or acc.count < thresholds.min_serving_rows
     for metric, value, detail in results:
         levels = thresholds.levels(name, metric)
         if levels is not None:
             feature.metrics.append(MetricResult(metric, float(value), *levels, detail=detail))
+    # Too few present values leave the distribution unjudged, but with enough rows a
+    # feature that went (mostly) missing is still an alarm, not "insufficient data".
+    rows_enough = acc.count >= thresholds.min_serving_rows
+    missing_alarm = rows_enough and any(
+        m.name == "missing_rate_change" and m.verdict in ("warn", "error") for m in feature.metrics
+    )
+    feature.insufficient = not (enough and rows_enough) and not missing_alarm
     return feature
 
 

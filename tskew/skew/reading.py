@@ -85,16 +85,28 @@ def _file_chunks(path: Path, log: BadRecordLog, chunk_rows: int) -> Iterator[Chu
             "--serving-format prediction_log)"
         ) from None
     if fmt == "parquet":
-        # Batches, not row groups: memory stays bounded however the file was written.
-        start = 0
-        for batch in open_parquet(path).iter_batches(batch_size=chunk_rows):
-            yield Chunk(pa.Table.from_batches([batch]), lambda i, s=start: f"{path} row {s + i}")
-            start += batch.num_rows
+        yield from _parquet_chunks(path, chunk_rows)
     elif fmt == "jsonl":
         yield from _jsonl_chunks(path, log, chunk_rows)
     else:
         for table, lines, *_ in text_chunks(path, fmt, log, chunk_rows):
             yield Chunk(table, lambda i, lines=lines: f"{path}:{int(lines[i])}")
+
+
+def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
+    """Batches, not row groups: memory stays bounded however the file was written."""
+    start = 0
+    try:
+        batches = open_parquet(path).iter_batches(batch_size=chunk_rows)
+        for batch in batches:
+            yield Chunk(pa.Table.from_batches([batch]), lambda i, s=start: f"{path} row {s + i}")
+            start += batch.num_rows
+    except (pa.ArrowException, OSError) as err:
+        where = f" after row {start}" if start else ""
+        raise DataError(
+            f"{path}: not a readable Parquet file{where} ({err}); check that the file is "
+            "complete and really Parquet"
+        ) from None
 
 
 def _is_prediction_log(path: Path) -> bool:
@@ -131,6 +143,10 @@ def _jsonl_chunks(path: Path, log: BadRecordLog, chunk_rows: int) -> Iterator[Ch
             continue
         try:
             parsed = _rows_of(json.loads(text))
+        except RecursionError:
+            reason = "not a JSON request: nested too deeply to parse"
+            log.report(BadRecord(str(path), number, reason, text[:200]))
+            continue
         except (ValueError, TypeError) as err:
             log.report(BadRecord(str(path), number, f"not a JSON request: {err}", text))
             continue
@@ -188,7 +204,7 @@ def lenient_array(values: list) -> pa.Array:
     """Values as one Arrow array; mixed types fall back to their text (parsed later)."""
     try:
         return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):  # OverflowError: ints >= 2**64
         return pa.array([None if v is None else _text(v) for v in values], pa.string())
 
 
