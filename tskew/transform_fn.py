@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -22,6 +22,9 @@ from tskew.exporters.numpy import Executor, column_to_arrow
 from tskew.ir.graph import Graph
 from tskew.schema import FeatureType, Schema
 from tskew.statistics import DatasetStatistics
+
+if TYPE_CHECKING:
+    from tskew.artifact import SavedArtifact
 
 TRANSFORM_BATCH_SIZE = 1 << 16
 
@@ -109,8 +112,13 @@ class TransformFn:
         return arrow_output_schema(self.graph)
 
     # ----------------------------------------------------------- persistence
-    def save(self, path: str | Path) -> Path:
-        """Write the artifact directory (JSON manifest + Arrow arrays, sha256 each)."""
+    def save(self, path: str | Path) -> SavedArtifact:
+        """Write the artifact directory (JSON manifest + Arrow arrays, sha256 each), atomically.
+
+        Returns:
+            The directory (a `pathlib.Path`) with ``.digest``, the artifact digest to pin
+            with ``ts.load(path, digest=...)``.
+        """
         from tskew.artifact import save_transform_fn
 
         return save_transform_fn(self, Path(path))
