@@ -59,7 +59,7 @@ replacement = st.one_of(
         st.sampled_from(["float", "tuple", "inline", "array", "dtype", "items"]),
         json_leaf,
         max_size=2,
-    ),  # fmt: skip
+    ),
     st.integers(min_value=40, max_value=700).map(lambda d: _nested(d, 1)),
     st.just({"float": "0x1p99999"}),
 )
@@ -77,7 +77,7 @@ def _containers(obj, path=()):
 
 def _mutate(obj, data) -> object:
     places = list(_containers(obj))
-    where, target = places[data.draw(st.integers(0, len(places) - 1), label="place")]
+    where, _ = places[data.draw(st.integers(0, len(places) - 1), label="place")]
     action = data.draw(st.sampled_from(["replace", "delete", "add"]), label="action")
     if not where:
         return data.draw(replacement, label="root")

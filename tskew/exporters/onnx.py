@@ -628,6 +628,11 @@ def transform_model(
         # Values in masked slots are never read into a result: every op carries the mask,
         # and fill_missing / is_missing / where read it; so they are not normalised.
         bound[name] = OnnxCol(name, mask)
+    checked = same_length_checks(b, [i.name for i in inputs])
+    bound = {
+        name: OnnxCol(checked[col.values], col.mask and checked[col.mask])
+        for name, col in bound.items()
+    }
     targets = dict(graph.outputs)
     results = lowering_(bound, targets)
     outputs = []
@@ -649,6 +654,33 @@ def transform_model(
     initializers = [t for t in b.initializers if t.name in used]
     graph_proto = helper.make_graph(b.nodes, "tskew_transform", inputs, outputs, initializers)
     return make_model(graph_proto)
+
+
+def same_length_checks(b: Builder, names: list[str]) -> dict[str, str]:
+    """Input name -> the tensor to read it through: checked to be as long as the first input.
+
+    ONNX Runtime checks each input's rank and dtype but not that the inputs share the
+    ``batch`` dimension, and ONNX broadcasts: a length-1 ``x__missing`` would mark every
+    row missing. ONNX has no Assert, so every other input goes through
+    ``Reshape(input, Shape(first), allowzero=1)``, which fails on a length mismatch with an
+    error naming the node, whose name says what is wrong.
+    """
+    if not names:
+        return {}
+    helper = onnx_module().helper
+    first = names[0]
+    shape = b.op("Shape", first)
+    out = {first: first}
+    for name in names[1:]:
+        out[name] = b.fresh("checked")
+        b.nodes.append(
+            helper.make_node(
+                "Reshape", [name, shape], [out[name]], allowzero=1,
+                name=f"tskew: input {name!r} must have one value per row, as many as {first!r} "
+                "(every input of a request is a [batch] vector of the same length)",
+            )
+        )  # fmt: skip
+    return out
 
 
 def _output_of(graph: Graph, nid: int) -> str:

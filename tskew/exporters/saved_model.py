@@ -72,6 +72,42 @@ def signature_input_names(graph: Graph) -> list[str]:
     return names
 
 
+def checked_request(features: dict[str, Any], spec: dict[str, tuple[DType, bool]]) -> dict:
+    """The request's tensors, each gated by a run-time check that it is a ``[batch]`` vector
+    as long as the first input.
+
+    TF broadcasts: without the check a length-1 ``x__missing`` or string column would be
+    applied to every row, and a scalar or a ``[1, n]`` tensor would be served. The
+    signature's ``[None]`` shape does not stop them (a SavedModel's caller can feed any
+    shape) and Grappler folds checks of the static shape, so the check runs on the
+    run-time shape (``EnsureShape`` and ``Shape``).
+    """
+    tf = tf_module()
+    names = [n for name, (_, nullable) in spec.items()
+             for n in ((name, name + MISSING_SUFFIX) if nullable else (name,))]  # fmt: skip
+    present = [n for n in names if features.get(n) is not None]
+    if not present:
+        return features
+    first = present[0]
+    out = dict(features)
+    length = None
+    for name in present:
+        value = tf.ensure_shape(tf.convert_to_tensor(features[name]), [None], name="rank_check")
+        if length is None:
+            length = tf.shape(value, out_type=tf.int64)[0]
+            out[name] = value
+            continue
+        check = tf.debugging.assert_equal(
+            tf.shape(value, out_type=tf.int64)[0],
+            length,
+            message=f"input {name!r} must have one value per row, as many as {first!r}: every "
+            "input of a request is a [batch] vector of the same length (nothing is broadcast)",
+        )
+        with tf.control_dependencies([check]):
+            out[name] = tf.identity(value)
+    return out
+
+
 class TransformModule:
     """Builds the ``tf.Module`` whose functions are the exported signatures."""
 
@@ -108,6 +144,7 @@ class TransformModule:
     def transform(self, features: dict[str, Any]) -> dict[str, Any]:
         """Raw feature tensors (plus ``<name>__missing`` masks) -> transformed tensors."""
         tf = tf_module()
+        features = checked_request(features, self.features)
         bound = {}
         for name, (dtype, nullable) in self.features.items():
             values = tf.convert_to_tensor(features[name], tf_dtype(dtype))
