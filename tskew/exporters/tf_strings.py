@@ -66,9 +66,11 @@ def _fmix(h: Any) -> Any:
 def murmur3_32(strings: Any) -> Any:
     """MurmurHash3_x86_32(utf-8 bytes, seed 0) of a 1-D string tensor, as int64 in [0, 2**32).
 
-    Strings of at most `_SHORT` bytes and longer ones are hashed apart (``dynamic_partition``),
-    each group padded to its own longest string. The caller bounds the length (see
-    `tskew.hashing.MAX_HASH_BYTES`): every block costs a few TF ops in a ``while_loop``.
+    Every string is zero-padded to the longest of its group: when a batch holds a string
+    longer than `_SHORT` bytes, the short and the long ones are hashed apart
+    (``dynamic_partition``), so a batch of short strings is never padded to one long
+    string's length. The caller bounds the length (see `tskew.hashing.MAX_HASH_BYTES`):
+    every 4-byte block costs a few TF ops in a ``while_loop``.
 
     Args:
         strings: a 1-D ``tf.string`` tensor.
@@ -79,11 +81,18 @@ def murmur3_32(strings: Any) -> Any:
     import tensorflow as tf
 
     lengths = tf.strings.length(strings, unit="BYTE")
-    long = tf.cast(lengths > _SHORT, tf.int32)
-    parts = tf.dynamic_partition(strings, long, 2)
-    where = tf.dynamic_partition(tf.range(tf.size(strings)), long, 2)
-    hashes = [_murmur_padded(parts[0], 1), _murmur_padded(parts[1], _UNROLL)]
-    return tf.cast(tf.dynamic_stitch(where, hashes), tf.int64)
+
+    def mixed_lengths() -> Any:
+        long = tf.cast(lengths > _SHORT, tf.int32)
+        parts = tf.dynamic_partition(strings, long, 2)
+        where = tf.dynamic_partition(tf.range(tf.size(strings)), long, 2)
+        hashes = [_murmur_padded(parts[0], 1), _murmur_padded(parts[1], _UNROLL)]
+        return tf.dynamic_stitch(where, hashes)
+
+    # Usually every string is short: then one loop, no partition.
+    any_long = tf.reduce_any(lengths > _SHORT)
+    hashes = tf.cond(any_long, mixed_lengths, lambda: _murmur_padded(strings, 1))
+    return tf.cast(hashes, tf.int64)
 
 
 def _murmur_padded(strings: Any, unroll: int) -> Any:
@@ -94,14 +103,14 @@ def _murmur_padded(strings: Any, unroll: int) -> Any:
     n = tf.shape(strings)[0]
     blocks = (tf.reduce_max(tf.concat([lengths, [0]], 0)) + 3) // 4
     steps = (blocks + unroll - 1) // unroll
-    # decode_raw zero-pads every string to fixed_length (which must be > 0).
-    raw = tf.io.decode_raw(strings, tf.uint8, fixed_length=steps * unroll * 4 + 4)
-    raw = tf.cast(tf.reshape(raw[:, : steps * unroll * 4], [n, steps * unroll, 4]), tf.uint32)
-    words = raw[:, :, 0]
-    for byte in (1, 2, 3):
-        words = tf.bitwise.bitwise_or(words, tf.bitwise.left_shift(raw[:, :, byte], _c(8 * byte)))
+    # Little-endian words, every string zero-padded to fixed_length bytes (which must be
+    # > 0): one spare word, so the tail gather below never reads past the end.
+    padded = tf.io.decode_raw(
+        strings, tf.int32, little_endian=True, fixed_length=(steps * unroll + 1) * 4
+    )
+    padded = tf.bitcast(padded, tf.uint32)  # decode_raw has no uint32
     full = lengths // 4
-    mixed = tf.reshape(tf.transpose(_mix_k(words)), [steps, unroll, n])
+    mixed = tf.reshape(tf.transpose(_mix_k(padded[:, : steps * unroll])), [steps, unroll, n])
 
     def body(i: Any, h: Any) -> tuple[Any, Any]:
         step = mixed[i]
@@ -113,8 +122,7 @@ def _murmur_padded(strings: Any, unroll: int) -> Any:
     _, h = tf.while_loop(lambda i, h: i < steps, body, (tf.constant(0), tf.zeros([n], tf.uint32)))
     # Tail: the 1-3 bytes after the last full block, read as one little-endian word.
     tail_len = lengths % 4
-    padded = tf.concat([words, tf.zeros([n, 1], tf.uint32)], 1)
-    tail_word = tf.gather(padded, tf.minimum(full, steps * unroll), batch_dims=1)
+    tail_word = tf.gather(padded, full, batch_dims=1)
     tail = tf.bitwise.bitwise_and(
         tail_word, tf.gather(tf.constant([0, 0xFF, 0xFFFF, 0xFFFFFF], tf.uint32), tail_len)
     )
