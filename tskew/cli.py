@@ -98,11 +98,12 @@ def _cmd_analyze(args: argparse.Namespace, beam_args: list[str]) -> int:
     import tskew as ts
 
     tfn = ts.load(output)
+    digest = artifact_digest(output)
     stats = tfn.statistics
     print(
         f"done in {time.perf_counter() - started:.1f} s: {stats.num_rows:,} rows, "
         f"{stats.bad_records} bad records (see {dead_path}), {len(tfn.input_schema)} input "
-        f"and {len(tfn.graph.outputs)} output features; artifact: {output}"
+        f"and {len(tfn.graph.outputs)} output features; artifact: {output} ({digest})"
     )
     return 0
 
@@ -121,7 +122,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     import tskew as ts
 
-    tfn = ts.load(args.artifact)
+    tfn = ts.load(args.artifact, digest=args.digest)
+    print(f"{args.artifact}: {artifact_digest(args.artifact)}")
     print(tfn)
     if tfn.plan_text:
         print(tfn.plan_text)
@@ -136,7 +138,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         raise CommandError(
             "say where to write: --saved-model DIR, --onnx FILE and/or --statistics FILE"
         )
-    tfn = ts.load(args.artifact)
+    tfn = ts.load(args.artifact, digest=args.digest)
     if args.statistics:
         from tskew.skew.tfmd import write_statistics
 
@@ -173,7 +175,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     import tskew as ts
     from tskew.verify import verify
 
-    tfn = ts.load(args.artifact)
+    tfn = ts.load(args.artifact, digest=args.digest)
     backends = args.backends.split(",") if args.backends else None
     report = verify(tfn, args.data, backends)
     print(report.table())
@@ -211,7 +213,7 @@ def _cmd_skew_report(args: argparse.Namespace) -> int:
     """Exit 0: nothing beyond an error threshold; 1: something is; 2: unusable input."""
     import tskew as ts
 
-    tfn = ts.load(args.artifact)
+    tfn = ts.load(args.artifact, digest=args.digest)
     serving = args.serving
     if args.serving_format == "prediction_log":
         from tskew.skew.prediction_log import PredictionLogPath
@@ -251,7 +253,7 @@ def _cmd_feature_skew(args: argparse.Namespace) -> int:
     from tskew.skew.feature_skew import feature_skew
     from tskew.skew.prediction_log import PredictionLogPath
 
-    tfn = ts.load(args.artifact)
+    tfn = ts.load(args.artifact, digest=args.digest)
     raw = args.raw
     if args.raw_format == "prediction_log":
         raw = [PredictionLogPath(s) for s in raw]
@@ -281,6 +283,13 @@ def _cmd_ops(args: argparse.Namespace) -> int:
         kind = "analyzer" if op.analyzer else "op"
         print(f"{name:<18} {kind:<9} {op.doc.splitlines()[0] if op.doc else ''}")
     return 0
+
+
+def artifact_digest(path: str | Path) -> str:
+    """The digest of the artifact at ``path`` (what ``--digest`` pins)."""
+    from tskew.artifact import MANIFEST, artifact_digest
+
+    return artifact_digest((Path(path) / MANIFEST).read_bytes())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -399,6 +408,10 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--preprocessing-fn", required=True)
     plan.add_argument("--data", required=True)
     plan.set_defaults(fn=_cmd_plan)
+    for pinned in (show, export, verify, skew, fskew):
+        pinned.add_argument(
+            "--digest", help="refuse the artifact unless its digest is this (see tskew show)"
+        )
     return parser
 
 

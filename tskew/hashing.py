@@ -35,6 +35,16 @@ Why this hash and not another:
   ``hash()`` is *not* a drop-in reference: it uses seed 42 and mixes tail
   bytes differently.
 
+Maximum length: the hash ops (``hash_strings`` and the hashed OOV buckets of
+``apply_vocabulary``) refuse a string longer than `MAX_HASH_BYTES` UTF-8 bytes,
+identically on every backend (numpy: `DataError`; SavedModel: an
+``InvalidArgumentError`` from an assertion; ONNX: an onnxruntime error from a
+check node), with the message of `hash_length_message`. TensorFlow has no
+MurmurHash op, so the SavedModel runs one ``while_loop`` step per 4-byte block:
+a 1 MB string would take seconds there (the numpy and ONNX kernels are fast).
+Rows that are null, or already in the vocabulary, are not hashed and not checked.
+This module's `murmur3_32` itself hashes any length.
+
 Nulls: a null entry is hashed as the empty string (``murmur3_32([""])`` is 0 at
 seed 0). Callers are expected to mask nulls beforehand; the executor does, so
 this only defines what happens to values that are masked out anyway.
@@ -62,7 +72,25 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["hash_to_buckets", "murmur3_32"]
+__all__ = ["MAX_HASH_BYTES", "hash_length_message", "hash_to_buckets", "murmur3_32"]
+
+# The longest string (UTF-8 bytes) the hash ops accept, on every backend.
+MAX_HASH_BYTES = 8192
+
+
+def hash_length_message(op: str) -> str:
+    """The error every backend gives for a string the hash ops refuse.
+
+    Example:
+        >>> hash_length_message("hash_strings")[:60]
+        'hash_strings: a string longer than 8192 bytes (UTF-8) cannot'
+    """
+    return (
+        f"{op}: a string longer than {MAX_HASH_BYTES} bytes (UTF-8) cannot be hashed; tskew "
+        "refuses it on every backend (numpy, TensorFlow, ONNX) alike. Shorten or fingerprint "
+        "such values before the transform"
+    )
+
 
 _C1 = np.uint32(0xCC9E2D51)
 _C2 = np.uint32(0x1B873593)

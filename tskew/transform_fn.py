@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -25,6 +25,9 @@ from tskew.io.bad_records import BadRecord
 from tskew.ir.graph import Graph
 from tskew.schema import FeatureType, Schema
 from tskew.statistics import DatasetStatistics
+
+if TYPE_CHECKING:
+    from tskew.artifact import SavedArtifact
 
 TRANSFORM_BATCH_SIZE = 1 << 16
 
@@ -116,6 +119,9 @@ class TransformFn:
         """
         from tskew.io import open_source
 
+        if isinstance(data, dict):
+            check_columns(data)
+        batch_size = min(batch_size, rows_per_batch(self.graph))
         source = open_source(
             data,
             self.input_schema,
@@ -145,8 +151,13 @@ class TransformFn:
         return arrow_output_schema(self.graph)
 
     # ----------------------------------------------------------- persistence
-    def save(self, path: str | Path) -> Path:
-        """Write the artifact directory (JSON manifest + Arrow arrays, sha256 each)."""
+    def save(self, path: str | Path) -> SavedArtifact:
+        """Write the artifact directory (JSON manifest + Arrow arrays, sha256 each), atomically.
+
+        Returns:
+            The directory (a `pathlib.Path`) with ``.digest``, the artifact digest to pin
+            with ``ts.load(path, digest=...)``.
+        """
         from tskew.artifact import save_transform_fn
 
         return save_transform_fn(self, Path(path))
@@ -227,6 +238,54 @@ class TransformFn:
             f"<TransformFn inputs={list(self.input_schema)} "
             f"outputs={list(self.graph.outputs)} rows={self.statistics.num_rows}>"
         )
+
+
+# Output values (float32 / int64 / ...) one transformed batch may hold: wide outputs
+# (one_hot) get proportionally fewer rows per batch.
+MAX_BATCH_VALUES = 1 << 24
+
+
+def rows_per_batch(graph: Graph) -> int:
+    """How many rows one batch transforms so that its outputs hold <= `MAX_BATCH_VALUES`.
+
+    Example:
+        >>> import tskew as ts
+        >>> tfn = ts.analyze(lambda i: {"h": ts.one_hot(i["n"], 1024)}, {"n": [1, 2]})
+        >>> rows_per_batch(tfn.graph)
+        16384
+    """
+    width = sum(graph.nodes[nid].type.width or 1 for nid in graph.outputs.values())
+    return max(1, MAX_BATCH_VALUES // max(width, 1))
+
+
+def check_columns(data: dict) -> None:
+    """A dict of columns must hold 1-D columns of one length (nothing is broadcast).
+
+    Raises:
+        DataError: naming the first column that is a scalar, nested or of another length.
+    """
+    from tskew.errors import DataError
+
+    first, length = None, None
+    for name, values in data.items():
+        nested = getattr(values, "ndim", 1) != 1 or (
+            isinstance(values, list | tuple)
+            and len(values) > 0
+            and isinstance(values[0], list | tuple | np.ndarray)
+        )
+        if isinstance(values, str | bytes) or not hasattr(values, "__len__") or nested:
+            raise DataError(
+                f"column {name!r} must be a 1-D sequence with one value per row, got "
+                f"{type(values).__name__}{' (nested)' if nested else ''}; wrap a single row's "
+                "value in a list"
+            )
+        if length is None:
+            first, length = name, len(values)
+        elif len(values) != length:
+            raise DataError(
+                f"column {name!r} has {len(values)} values but {first!r} has {length}; every "
+                "column needs one value per row (nothing is broadcast)"
+            )
 
 
 def arrow_output_schema(graph: Graph) -> pa.Schema:

@@ -238,8 +238,25 @@ _ARITH = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div"}
 def _arith(ctx: Lowering, node: Node, a: Value, b: Value) -> Value:
     dtype = node.type.dtype
     ta, tb = (ctx.dtype_of(i) for i in node.inputs)
-    out = ctx.b.op(_ARITH[node.op], ctx.cast(a, ta, dtype), ctx.cast(b, tb, dtype))
-    return ctx.result(out, a, b)
+    x, y = ctx.cast(a, ta, dtype), ctx.cast(b, tb, dtype)
+    if node.op in ("add", "sub") and dtype.is_float:
+        x, y = (_opaque_zero(ctx, v, nid, other) for v, nid, other in
+                ((x, node.inputs[0], b), (y, node.inputs[1], a)))  # fmt: skip
+    return ctx.result(ctx.b.op(_ARITH[node.op], x, y), a, b)
+
+
+def _opaque_zero(ctx: Lowering, value: str, node_id: int, other: Value) -> str:
+    """A constant zero operand of Add/Sub, broadcast to the row's run-time shape.
+
+    ONNX Runtime's NoopElimination drops ``x + 0`` (and ``x - 0``) when ``x`` is computed
+    inside the graph, so -0.0 + 0.0 would stay -0.0 where IEEE (and numpy) give +0.0. An
+    ``Expand`` to a run-time shape is not a constant initializer, so the Add is kept.
+    """
+    if not isinstance(other, OnnxCol) or ctx.graph.nodes[node_id].op != "const":
+        return value
+    if not np.any(ctx.const_of(node_id) == 0):
+        return value
+    return ctx.b.op("Expand", value, ctx.b.op("Shape", other.values))
 
 
 @lowering("neg", "abs")
@@ -523,16 +540,53 @@ def _cross(ctx: Lowering, node: Node, *xs: Value) -> Value:
     return ctx.result(out, *xs)
 
 
-def _hash_buckets(ctx: Lowering, strings: str, buckets: int) -> str:
+def _too_long_pattern() -> str:
+    """RE2 pattern matching more than `MAX_HASH_BYTES` bytes (``\\C``: any byte; RE2
+    repeats at most 1000 times, so the count is spelled in runs of 1000)."""
+    from tskew.hashing import MAX_HASH_BYTES
+
+    need = MAX_HASH_BYTES + 1
+    return "\\C{1000}" * (need // 1000) + f"\\C{{{need % 1000}}}" + "\\C*"
+
+
+def _checked_lengths(ctx: Lowering, strings: str, op: str, skip: str | None) -> str:
+    """``strings``, through a node that fails when a string (outside ``skip``) is longer than
+    `MAX_HASH_BYTES`: the other backends refuse it too. ONNX has no Assert: the check is a
+    ``Reshape`` to one more element per offending string, named with the error."""
+    from tskew.hashing import hash_length_message
+
+    b = ctx.b
+    too_long = b.op("RegexFullMatch", strings, pattern=_too_long_pattern())
+    if skip is not None:
+        too_long = b.op("And", too_long, b.op("Not", skip))
+    count = b.op("ReduceSum", b.op("Cast", too_long, to=onnx_type(DType.INT64)), keepdims=1)
+    target = b.op("Add", b.op("Shape", strings), count)
+    out = b.fresh("hashable")
+    b.nodes.append(
+        onnx_module().helper.make_node(
+            "Reshape", [strings, target], [out], allowzero=1,
+            name=f"{hash_length_message(op)} [{b.fresh('check')}]",
+        )
+    )  # fmt: skip
+    return out
+
+
+def _hash_buckets(
+    ctx: Lowering, strings: str, buckets: int, op: str, skip: str | None = None
+) -> str:
     """MurmurHash3_x86_32 (seed 0) % buckets, via ONNX Runtime's com.microsoft.MurmurHash3."""
     b = ctx.b
+    strings = _checked_lengths(ctx, strings, op, skip)
     h = b.op("MurmurHash3", strings, domain="com.microsoft", positive=1, seed=0)
     return b.op("Mod", b.op("Cast", h, to=onnx_type(DType.INT64)), b.const(buckets, DType.INT64))
 
 
 @lowering("hash_strings")
 def _hash_strings(ctx: Lowering, node: Node, x: Value) -> Value:
-    return ctx.result(_hash_buckets(ctx, _values(x), node.attr("hash_buckets")), x)
+    skip = x.mask if isinstance(x, OnnxCol) else None
+    return ctx.result(
+        _hash_buckets(ctx, _values(x), node.attr("hash_buckets"), "hash_strings", skip), x
+    )
 
 
 @lowering("apply_vocabulary")
@@ -559,10 +613,12 @@ def _apply_vocabulary(ctx: Lowering, node: Node, x: Value, vocab: str) -> Value:
         ids = ctx.like(v, default, DType.INT64)
     if hashed:
         keys_text = v if is_str else b.op("Cast", v, to=onnx_type(DType.STRING))
-        oov_ids = b.op(
-            "Add", b.const(len(words), DType.INT64), _hash_buckets(ctx, keys_text, n_oov)
-        )
-        ids = b.op("Where", b.op("Less", ids, b.const(0, DType.INT64)), oov_ids, ids)
+        oov = b.op("Less", ids, b.const(0, DType.INT64))
+        skip = b.op("Not", oov)
+        if isinstance(x, OnnxCol) and x.mask is not None:
+            skip = b.op("Or", skip, x.mask)
+        hashed = _hash_buckets(ctx, keys_text, n_oov, "apply_vocabulary", skip)
+        ids = b.op("Where", oov, b.op("Add", b.const(len(words), DType.INT64), hashed), ids)
     return ctx.result(ids, x)
 
 
@@ -628,6 +684,11 @@ def transform_model(
         # Values in masked slots are never read into a result: every op carries the mask,
         # and fill_missing / is_missing / where read it; so they are not normalised.
         bound[name] = OnnxCol(name, mask)
+    checked = same_length_checks(b, [i.name for i in inputs])
+    bound = {
+        name: OnnxCol(checked[col.values], col.mask and checked[col.mask])
+        for name, col in bound.items()
+    }
     targets = dict(graph.outputs)
     results = lowering_(bound, targets)
     outputs = []
@@ -649,6 +710,33 @@ def transform_model(
     initializers = [t for t in b.initializers if t.name in used]
     graph_proto = helper.make_graph(b.nodes, "tskew_transform", inputs, outputs, initializers)
     return make_model(graph_proto)
+
+
+def same_length_checks(b: Builder, names: list[str]) -> dict[str, str]:
+    """Input name -> the tensor to read it through: checked to be as long as the first input.
+
+    ONNX Runtime checks each input's rank and dtype but not that the inputs share the
+    ``batch`` dimension, and ONNX broadcasts: a length-1 ``x__missing`` would mark every
+    row missing. ONNX has no Assert, so every other input goes through
+    ``Reshape(input, Shape(first), allowzero=1)``, which fails on a length mismatch with an
+    error naming the node, whose name says what is wrong.
+    """
+    if not names:
+        return {}
+    helper = onnx_module().helper
+    first = names[0]
+    shape = b.op("Shape", first)
+    out = {first: first}
+    for name in names[1:]:
+        out[name] = b.fresh("checked")
+        b.nodes.append(
+            helper.make_node(
+                "Reshape", [name, shape], [out[name]], allowzero=1,
+                name=f"tskew: input {name!r} must have one value per row, as many as {first!r} "
+                "(every input of a request is a [batch] vector of the same length)",
+            )
+        )  # fmt: skip
+    return out
 
 
 def _output_of(graph: Graph, nid: int) -> str:

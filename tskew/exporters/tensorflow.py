@@ -506,15 +506,30 @@ def _cross(ctx: Lowering, node: Node, *xs: Value) -> Value:
     return _result(tf.strings.join(parts, separator=CROSS_SEPARATOR), *xs)
 
 
-def _hash_buckets(strings: Any, buckets: int) -> Any:
+def _hash_buckets(strings: Any, buckets: int, op: str, skip: Any = None) -> Any:
+    """murmur3 % buckets; fails (as numpy and ONNX do) on a string longer than
+    `tskew.hashing.MAX_HASH_BYTES`, except in rows where ``skip`` is True (null, or in
+    the vocabulary), which hash "" instead (their result is not used)."""
     from tskew.exporters.tf_strings import murmur3_32
+    from tskew.hashing import MAX_HASH_BYTES, hash_length_message
 
+    tf = tf_module()
+    if skip is not None:
+        strings = tf.where(skip, tf.constant(""), strings)
+    check = tf.debugging.assert_less_equal(
+        tf.strings.length(strings, unit="BYTE"),
+        tf.constant(MAX_HASH_BYTES, tf.int32),
+        message=hash_length_message(op),
+    )
+    with tf.control_dependencies([check]):
+        strings = tf.identity(strings)
     return murmur3_32(strings) % buckets
 
 
 @lowering("hash_strings")
 def _hash_strings(ctx: Lowering, node: Node, x: Value) -> Value:
-    return _result(_hash_buckets(_values(x), node.attr("hash_buckets")), x)
+    skip = x.mask if _is_row(x) else None
+    return _result(_hash_buckets(_values(x), node.attr("hash_buckets"), "hash_strings", skip), x)
 
 
 @lowering("apply_vocabulary")
@@ -531,5 +546,6 @@ def _apply_vocabulary(ctx: Lowering, node: Node, x: Value, vocab: Any) -> Value:
     n_oov = node.attr("num_oov_buckets", 0)
     if n_oov > 1:  # each unknown key hashes to one of the OOV ids
         keys = v if v.dtype == tf.string else tf.strings.as_string(v)
-        ids = tf.where(ids < 0, size + _hash_buckets(keys, n_oov), ids)
+        skip = ids >= 0 if not _is_row(x) or x.mask is None else tf.logical_or(ids >= 0, x.mask)
+        ids = tf.where(ids < 0, size + _hash_buckets(keys, n_oov, "apply_vocabulary", skip), ids)
     return _result(ids, x)

@@ -1,9 +1,11 @@
 """String kernels for the TensorFlow lowering that TF has no bit-identical op for.
 
 * `murmur3_32`: MurmurHash3_x86_32 (seed 0) of each string's UTF-8 bytes, built
-  from TF integer ops so a SavedModel needs no custom op. 32-bit arithmetic
-  runs in int64 and is masked back to 32 bits: the low 32 bits of an int64
-  product are those of the uint32 product, whatever the overflow.
+  from TF integer ops so a SavedModel needs no custom op. The arithmetic is
+  uint32, which wraps modulo 2**32 as MurmurHash3 needs. The block loop is a
+  ``tf.while_loop`` (each block depends on the previous hash state), so its cost
+  is a few TF ops per 4-byte block: the callers refuse strings longer than
+  `tskew.hashing.MAX_HASH_BYTES` (as the numpy and ONNX backends do).
 * `lower_table`: the code point -> lower-case code point pairs that Arrow's
   ``utf8_lower`` (the numpy executor's semantics) changes. ``tf.strings.lower``
   uses ICU's context-sensitive full mapping ("İ" -> "i̇", final sigma), so the
@@ -24,45 +26,51 @@ from typing import Any
 
 import numpy as np
 
-_MASK32 = 0xFFFFFFFF
-_C1, _C2 = 0xCC9E2D51, 0x1B873593
+_C1, _C2, _N = 0xCC9E2D51, 0x1B873593, 0xE6546B64
+# Strings up to this many bytes are hashed one block per loop step; longer ones (at most
+# `tskew.hashing.MAX_HASH_BYTES`) apart from them, `_UNROLL` blocks per step, so a batch
+# of short strings is never padded to the length of one long string.
+_SHORT = 32
+_UNROLL = 16
 
 
-def _u32(x: Any) -> Any:
+def _c(value: int) -> Any:
     import tensorflow as tf
 
-    return tf.bitwise.bitwise_and(x, tf.constant(_MASK32, tf.int64))
+    return tf.constant(value, tf.uint32)
 
 
 def _rotl32(x: Any, r: int) -> Any:
     import tensorflow as tf
 
-    left = tf.bitwise.left_shift(x, tf.constant(r, tf.int64))
-    right = tf.bitwise.right_shift(x, tf.constant(32 - r, tf.int64))
-    return _u32(tf.bitwise.bitwise_or(left, right))
+    return tf.bitwise.bitwise_or(
+        tf.bitwise.left_shift(x, _c(r)), tf.bitwise.right_shift(x, _c(32 - r))
+    )
 
 
 def _mix_k(k: Any) -> Any:
-    import tensorflow as tf
-
-    k = _u32(k * tf.constant(_C1, tf.int64))
-    k = _rotl32(k, 15)
-    return _u32(k * tf.constant(_C2, tf.int64))
+    return _rotl32(k * _c(_C1), 15) * _c(_C2)
 
 
 def _fmix(h: Any) -> Any:
     import tensorflow as tf
 
     def shift_xor(v: Any, s: int) -> Any:
-        return tf.bitwise.bitwise_xor(v, tf.bitwise.right_shift(v, tf.constant(s, tf.int64)))
+        return tf.bitwise.bitwise_xor(v, tf.bitwise.right_shift(v, _c(s)))
 
-    h = _u32(shift_xor(h, 16) * tf.constant(0x85EBCA6B, tf.int64))
-    h = _u32(shift_xor(h, 13) * tf.constant(0xC2B2AE35, tf.int64))
+    h = shift_xor(h, 16) * _c(0x85EBCA6B)
+    h = shift_xor(h, 13) * _c(0xC2B2AE35)
     return shift_xor(h, 16)
 
 
 def murmur3_32(strings: Any) -> Any:
     """MurmurHash3_x86_32(utf-8 bytes, seed 0) of a 1-D string tensor, as int64 in [0, 2**32).
+
+    Every string is zero-padded to the longest of its group: when a batch holds a string
+    longer than `_SHORT` bytes, the short and the long ones are hashed apart
+    (``dynamic_partition``), so a batch of short strings is never padded to one long
+    string's length. The caller bounds the length (see `tskew.hashing.MAX_HASH_BYTES`):
+    every 4-byte block costs a few TF ops in a ``while_loop``.
 
     Args:
         strings: a 1-D ``tf.string`` tensor.
@@ -72,45 +80,54 @@ def murmur3_32(strings: Any) -> Any:
     """
     import tensorflow as tf
 
-    lengths = tf.cast(tf.strings.length(strings, unit="BYTE"), tf.int64)
-    width = tf.reduce_max(tf.concat([lengths, tf.zeros([1], tf.int64)], 0))
-    width = (width + 3) // 4 * 4
-    # decode_raw zero-pads every string to fixed_length (which must be > 0).
-    raw = tf.io.decode_raw(strings, tf.uint8, fixed_length=tf.cast(width, tf.int32) + 4)
-    raw = tf.cast(raw[:, : tf.cast(width, tf.int32)], tf.int64)
-    n = tf.shape(strings, out_type=tf.int64)[0]
-    blocks = tf.reshape(raw, [n, -1, 4])
-    words = (
-        blocks[:, :, 0]
-        + tf.bitwise.left_shift(blocks[:, :, 1], tf.constant(8, tf.int64))
-        + tf.bitwise.left_shift(blocks[:, :, 2], tf.constant(16, tf.int64))
-        + tf.bitwise.left_shift(blocks[:, :, 3], tf.constant(24, tf.int64))
+    lengths = tf.strings.length(strings, unit="BYTE")
+
+    def mixed_lengths() -> Any:
+        long = tf.cast(lengths > _SHORT, tf.int32)
+        parts = tf.dynamic_partition(strings, long, 2)
+        where = tf.dynamic_partition(tf.range(tf.size(strings)), long, 2)
+        hashes = [_murmur_padded(parts[0], 1), _murmur_padded(parts[1], _UNROLL)]
+        return tf.dynamic_stitch(where, hashes)
+
+    # Usually every string is short: then one loop, no partition.
+    any_long = tf.reduce_any(lengths > _SHORT)
+    hashes = tf.cond(any_long, mixed_lengths, lambda: _murmur_padded(strings, 1))
+    return tf.cast(hashes, tf.int64)
+
+
+def _murmur_padded(strings: Any, unroll: int) -> Any:
+    """murmur3 of ``strings`` padded to the longest, ``unroll`` blocks per loop step (uint32)."""
+    import tensorflow as tf
+
+    lengths = tf.strings.length(strings, unit="BYTE")
+    n = tf.shape(strings)[0]
+    blocks = (tf.reduce_max(tf.concat([lengths, [0]], 0)) + 3) // 4
+    steps = (blocks + unroll - 1) // unroll
+    # Little-endian words, every string zero-padded to fixed_length bytes (which must be
+    # > 0): one spare word, so the tail gather below never reads past the end.
+    padded = tf.io.decode_raw(
+        strings, tf.int32, little_endian=True, fixed_length=(steps * unroll + 1) * 4
     )
-    full_blocks = lengths // 4
-    num_blocks = tf.shape(words, out_type=tf.int64)[1]
+    padded = tf.bitcast(padded, tf.uint32)  # decode_raw has no uint32
+    full = lengths // 4
+    mixed = tf.reshape(tf.transpose(_mix_k(padded[:, : steps * unroll])), [steps, unroll, n])
 
     def body(i: Any, h: Any) -> tuple[Any, Any]:
-        mixed = _rotl32(tf.bitwise.bitwise_xor(h, _mix_k(words[:, i])), 13)
-        mixed = _u32(mixed * tf.constant(5, tf.int64) + tf.constant(0xE6546B64, tf.int64))
-        return i + 1, tf.where(i < full_blocks, mixed, h)
+        step = mixed[i]
+        for j in range(unroll):
+            update = _rotl32(tf.bitwise.bitwise_xor(h, step[j]), 13) * _c(5) + _c(_N)
+            h = tf.where(i * unroll + j < full, update, h)
+        return i + 1, h
 
-    _, h = tf.while_loop(
-        lambda i, h: i < num_blocks,
-        body,
-        (tf.constant(0, tf.int64), tf.zeros([n], tf.int64)),
-    )
+    _, h = tf.while_loop(lambda i, h: i < steps, body, (tf.constant(0), tf.zeros([n], tf.uint32)))
     # Tail: the 1-3 bytes after the last full block, read as one little-endian word.
     tail_len = lengths % 4
-    tail_block = tf.minimum(full_blocks, tf.maximum(num_blocks - 1, 0))
-    tail_word = tf.gather(
-        tf.concat([words, tf.zeros([n, 1], tf.int64)], 1),
-        tf.where(num_blocks > 0, tail_block, tf.zeros_like(tail_block)),
-        batch_dims=1,
+    tail_word = tf.gather(padded, full, batch_dims=1)
+    tail = tf.bitwise.bitwise_and(
+        tail_word, tf.gather(tf.constant([0, 0xFF, 0xFFFF, 0xFFFFFF], tf.uint32), tail_len)
     )
-    tail_mask = tf.gather(tf.constant([0, 0xFF, 0xFFFF, 0xFFFFFF], tf.int64), tail_len)
-    tail = tf.bitwise.bitwise_and(tail_word, tail_mask)
     h = tf.where(tail_len > 0, tf.bitwise.bitwise_xor(h, _mix_k(tail)), h)
-    return _fmix(tf.bitwise.bitwise_xor(h, _u32(lengths)))
+    return _fmix(tf.bitwise.bitwise_xor(h, tf.cast(lengths, tf.uint32)))
 
 
 @cache

@@ -83,7 +83,30 @@ def hash_strings(attrs: dict[str, Any], x: Value) -> Value:
     from tskew.hashing import hash_to_buckets
 
     strings = _null_free(as_arrow_strings(x))
+    check_hash_lengths(strings, "hash_strings", mask_of(x))
     return result(hash_to_buckets(strings, attrs["hash_buckets"]), x)
+
+
+def check_hash_lengths(strings: Any, op: str, skip: np.ndarray | None = None) -> None:
+    """Refuse a string longer than `tskew.hashing.MAX_HASH_BYTES` (rows in ``skip`` aside).
+
+    Raises:
+        DataError: naming the op, the row and the limit.
+    """
+    from tskew.errors import DataError
+    from tskew.hashing import MAX_HASH_BYTES, hash_length_message
+
+    if isinstance(strings, pa.Scalar):
+        strings = pa.array([strings.as_py()], pa.string())
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    lengths = pc.binary_length(strings).fill_null(0).to_numpy(zero_copy_only=False)
+    too_long = lengths > MAX_HASH_BYTES
+    if skip is not None:
+        too_long &= ~np.broadcast_to(skip, too_long.shape)
+    if too_long.any():
+        row = int(np.argmax(too_long))
+        raise DataError(f"{hash_length_message(op)} (row {row}: {int(lengths[row])} bytes)")
 
 
 def _vocab_type(ts: list[ValueType], attrs: dict[str, Any]) -> ValueType:
@@ -123,8 +146,10 @@ def apply_vocabulary(attrs: dict[str, Any], x: Value, vocab: np.ndarray) -> Valu
     if oov.any():
         n_oov = attrs.get("num_oov_buckets", 0)
         if n_oov:
-            keys = values if is_str else pc.cast(values, pa.string())
-            hashed = hash_to_buckets(_null_free(keys), n_oov)
+            keys = _null_free(values if is_str else pc.cast(values, pa.string()))
+            mask = mask_of(x)
+            check_hash_lengths(keys, "apply_vocabulary", ~oov if mask is None else ~oov | mask)
+            hashed = hash_to_buckets(keys, n_oov)
             ids = np.where(oov, len(vocab) + hashed, ids)
         else:
             ids[oov] = attrs.get("default_value", -1)
