@@ -32,6 +32,7 @@ bench: $(VENV)/.dev
 	$(PY) benchmarks/bench_onnx.py
 	$(PY) benchmarks/bench_skew.py
 	$(PY) benchmarks/bench_monitor.py
+	$(PY) benchmarks/bench_continuous.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
