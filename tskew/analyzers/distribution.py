@@ -12,7 +12,7 @@ Values at given ranks then come from a distributed radix select over more
 passes: `RankSearch` narrows, for each target rank, the key window that holds
 it. Each pass fills a `Probe` (per window: exact integer counts in
 `REFINE_BINS` equal-width sub-ranges, or, once a window holds at most
-`COLLECT_LIMIT` values, those values themselves), and probes merge in any
+`COLLECT_BUDGET` values in all, those values themselves), and probes merge in any
 order. Every result is exact: the value at each rank, the number of values at
 or below it, and the equal-width histogram counts.
 
@@ -54,7 +54,7 @@ from tskew.schema import DType
 EXACT_LIMIT = 4096  # distinct values counted exactly before the bounded summary takes over
 PREFIX_SHIFT = 44  # first-pass histogram over the top 64 - 44 = 20 key bits
 REFINE_BINS = 4096  # sub-ranges per window in a refinement pass
-COLLECT_LIMIT = 4096  # a window holding at most this many values is collected whole
+COLLECT_BUDGET = 1 << 20  # values a probe collects whole, over all its windows (16 MiB)
 
 _MAX_KEY = np.uint64((1 << 64) - 1)
 
@@ -398,21 +398,49 @@ class Distribution:
 
 @dataclass(frozen=True)
 class Window:
-    """Keys ``lo..hi`` (inclusive) hold ``count`` values; ``below`` values have smaller keys."""
+    """Keys ``lo..hi`` (inclusive) hold ``count`` values; ``below`` values have smaller keys.
+
+    ``collect``: the next pass keeps its values whole, instead of counting them in
+    `REFINE_BINS` sub-ranges.
+    """
 
     lo: int
     hi: int
     below: int
     count: int
-
-    @property
-    def collect(self) -> bool:
-        return self.count <= COLLECT_LIMIT
+    collect: bool = False
 
     @property
     def width(self) -> int:
         """Keys per sub-range in a refinement pass."""
         return -(-(self.hi - self.lo + 1) // REFINE_BINS)
+
+
+def histogram_bins(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Bin i holds edges[i] <= x < edges[i+1]; the last one also holds its upper edge.
+
+    The same bins as a binary search over ``edges``, found by arithmetic (equal
+    widths) and corrected by one comparison with the neighbouring edges.
+
+    Example:
+        >>> edges = np.linspace(0.0, 1.0, 11)  # edges[3] is 0.30000000000000004
+        >>> histogram_bins(np.array([0.0, 0.1, 0.3, 1.0]), edges).tolist()
+        [0, 1, 2, 9]
+    """
+    last = len(edges) - 2
+    if last == 0:
+        return np.zeros(len(x), np.intp)
+    with np.errstate(all="ignore"):
+        guess = (x - edges[0]) * ((last + 1) / (edges[-1] - edges[0]))
+    idx = np.clip(guess, 0, last).astype(np.intp)
+    idx -= x < edges[idx]
+    np.clip(idx, 0, last, out=idx)
+    idx += (idx < last) & (x >= edges[idx + 1])
+    return idx
+
+
+def _plain(window: Window) -> Window:
+    return Window(window.lo, window.hi, window.below, window.count)
 
 
 class Probe:
@@ -426,6 +454,9 @@ class Probe:
         self.edges = edges
         self._los = np.array([w.lo for w in windows], np.uint64)
         self._his = np.array([w.hi for w in windows], np.uint64)
+        # every window lies within one first-pass prefix: a table lookup drops the
+        # values outside all windows before the (slower) binary search
+        self._prefixes = np.unique(self._los >> np.uint64(PREFIX_SHIFT)).astype(np.intp)
         self.collected: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in windows]
         self.sub_counts = [None if w.collect else np.zeros(REFINE_BINS, np.int64) for w in windows]
         # smallest and largest key seen per sub-range: a heavy value (say 0.0 in a
@@ -446,6 +477,11 @@ class Probe:
             self._add_histogram(keys, weights)
         if not self.windows:
             return self
+        prefix = (keys >> np.uint64(PREFIX_SHIFT)).astype(np.intp)
+        candidate = np.isin(prefix, self._prefixes, kind="table") if len(self._prefixes) else None
+        if candidate is not None:
+            keys = keys[candidate]
+            weights = None if weights is None else weights[candidate]
         where = np.searchsorted(self._los, keys, side="right").astype(np.intp) - 1
         inside = where >= 0
         inside[inside] = keys[inside] <= self._his[where[inside]]
@@ -473,13 +509,14 @@ class Probe:
         return self
 
     def _add_histogram(self, keys: np.ndarray, weights: np.ndarray | None) -> None:
-        x = from_keys(keys, self.dtype.numpy).astype(np.float64)
+        x = from_keys(keys, self.dtype.numpy).astype(np.float64, copy=False)
         finite = np.isfinite(x)
-        x = x[finite]
-        # bucket i holds edges[i] <= x < edges[i+1]; the last one also holds its upper edge
-        idx = np.clip(np.searchsorted(self.edges, x, side="right") - 1, 0, len(self.histogram) - 1)
-        w = None if weights is None else weights[finite]
-        self.histogram += np.bincount(idx, w, minlength=len(self.histogram)).astype(np.int64)
+        if not finite.all():
+            x = x[finite]
+            weights = None if weights is None else weights[finite]
+        self.histogram += np.bincount(
+            histogram_bins(x, self.edges), weights, minlength=len(self.histogram)
+        ).astype(np.int64)
 
     def merge(self, other: Probe) -> Probe:
         out = Probe(self.dtype, self.windows, self.edges)
@@ -506,7 +543,7 @@ class Probe:
         parts = [self.collected_counts(i) for i in range(len(self.windows))]
         return {
             "dtype": self.dtype.value,
-            "windows": [[str(w.lo), str(w.hi), w.below, w.count] for w in self.windows],
+            "windows": [[str(w.lo), str(w.hi), w.below, w.count, w.collect] for w in self.windows],
             "edges": None if self.edges is None else _b64(self.edges),
             "collected": [[_b64(k), _b64(c)] for k, c in parts],
             "sub_counts": [None if s is None else _b64(s) for s in self.sub_counts],
@@ -517,7 +554,7 @@ class Probe:
 
     @classmethod
     def from_json(cls, obj: dict) -> Probe:
-        windows = tuple(Window(int(lo), int(hi), b, c) for lo, hi, b, c in obj["windows"])
+        windows = tuple(Window(int(lo), int(hi), b, c, k) for lo, hi, b, c, k in obj["windows"])
         edges = None if obj["edges"] is None else _unb64(obj["edges"], np.float64)
         out = cls(DType(obj["dtype"]), windows, edges)
         out.collected = [[(_unb64(k, np.uint64), _unb64(c, np.int64))] for k, c in obj["collected"]]
@@ -575,8 +612,19 @@ class RankSearch:
         return not self._pending and (self.edges is None or self.histogram is not None)
 
     def probe(self) -> Probe:
-        """An empty accumulator for the next pass."""
-        windows = tuple(sorted(set(self._pending.values()), key=lambda w: w.lo))
+        """An empty accumulator for the next pass.
+
+        The smallest windows are collected whole while their values fit
+        `COLLECT_BUDGET`; the others are narrowed by counting.
+        """
+        windows = sorted(set(self._pending.values()), key=lambda w: (w.count, w.lo))
+        budget = COLLECT_BUDGET
+        chosen = []
+        for w in windows:
+            collect = w.count <= budget
+            budget -= w.count if collect else 0
+            chosen.append(Window(w.lo, w.hi, w.below, w.count, collect))
+        windows = tuple(sorted(chosen, key=lambda w: w.lo))
         edges = self.edges if self.histogram is None else None
         return Probe(self.dtype, windows, edges)
 
@@ -584,11 +632,11 @@ class RankSearch:
         """Narrow every pending window with a filled probe."""
         if probe.histogram is not None:
             self.histogram = probe.histogram
-        index = {w: i for i, w in enumerate(probe.windows)}
+        index = {_plain(w): i for i, w in enumerate(probe.windows)}
         for rank, window in list(self._pending.items()):
             i = index[window]
             del self._pending[rank]
-            if window.collect:
+            if probe.windows[i].collect:
                 keys, counts = probe.collected_counts(i)
                 cum = window.below + np.cumsum(counts)
                 j = int(np.searchsorted(cum, rank, side="right"))
