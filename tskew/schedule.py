@@ -36,7 +36,7 @@ from typing import Any
 import pyarrow as pa
 
 from tskew.analyzers.accumulators import ACCUMULATORS
-from tskew.analyzers.distribution import EXACT_LIMIT, Distribution, Probe, RankSearch
+from tskew.analyzers.distribution import Distribution, Probe, RankSearch
 from tskew.analyzers.extract import accumulator_kind, extract
 from tskew.compiler import freeze
 from tskew.errors import AnalyzeError
@@ -89,7 +89,7 @@ class PassPlan:
             if isinstance(template, Probe):
                 out[spec] = Probe(template.dtype, template.windows, template.edges)
             elif spec.kind == "distribution" and not self.bounded:
-                out[spec] = Distribution(spec.dtype.value, exact_limit=None)
+                out[spec] = Distribution(spec.dtype.value, unbounded=True)
             else:
                 out[spec] = ACCUMULATORS[spec.kind].create(spec.dtype.value)
         return out
@@ -214,7 +214,7 @@ class Scheduler:
                 if search.done:
                     self.done[spec] = dist.with_search(search)
                     del self._searching[spec]
-            elif isinstance(acc, Distribution) and acc.exact and len(acc.keys) > EXACT_LIMIT:
+            elif isinstance(acc, Distribution) and acc.exact and acc.past_limit():
                 # counted exactly past the limit (unbounded mode): same results as bounded
                 ranks = self._ranks(spec, acc.total)
                 self.done[spec] = acc.resolved_in_memory(ranks, spec in self._stat_specs)

@@ -129,9 +129,9 @@ class Distribution:
 
     kind = "distribution"
 
-    def __init__(self, dtype: str, exact_limit: int | None = EXACT_LIMIT):
+    def __init__(self, dtype: str, unbounded: bool = False):
         self.dtype = DType(dtype)
-        self.exact_limit = exact_limit  # None: never switch to the bounded summary
+        self.unbounded = unbounded  # count every distinct value, never switch to the summary
         self.null_count = 0
         self.nan_count = 0
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
@@ -165,10 +165,10 @@ class Distribution:
         if not len(keys):
             return self
         # a slice with too many distinct values proves that the column overflows
-        limit = self.exact_limit
+        limit = EXACT_LIMIT
         if (
             self.exact
-            and limit is not None
+            and not self.unbounded
             and len(keys) > limit
             and len(np.unique(keys[: 4 * limit])) > limit
         ):
@@ -180,15 +180,18 @@ class Distribution:
         self._hashed = len(uniq) <= len(keys) // 2  # mostly distinct: sorting is cheaper
         self._pending.append((uniq, counts))
         self._pending_size += len(uniq)
-        if self._pending_size > (self.exact_limit or 1 << 20):
+        if self._pending_size > max(EXACT_LIMIT, 1 << 16 if self.unbounded else 0):
             self._compact()
         return self
 
     def _compact(self) -> None:
         self._merge_pending()
-        limit = self.exact_limit
-        if self.exact and limit is not None and len(self._keys) > limit:
+        if self.exact and not self.unbounded and self.past_limit():
             self._overflow()
+
+    def past_limit(self) -> bool:
+        """More distinct values than `EXACT_LIMIT` (exact mode)."""
+        return len(self._keys) > EXACT_LIMIT
 
     def _merge_pending(self) -> None:
         if self._pending:
@@ -229,8 +232,7 @@ class Distribution:
         self.finite_hi_key = hi if self.finite_hi_key is None else max(self.finite_hi_key, hi)
 
     def merge(self, other: Distribution) -> Distribution:
-        limits = (self.exact_limit, other.exact_limit)
-        out = Distribution(self.dtype.value, None if None in limits else max(limits))
+        out = Distribution(self.dtype.value, self.unbounded or other.unbounded)
         out.null_count = self.null_count + other.null_count
         out.nan_count = self.nan_count + other.nan_count
         exact = [a for a in (self, other) if a.exact]
@@ -313,7 +315,7 @@ class Distribution:
         return values[order], counts[order]
 
     def resolved_in_memory(self, ranks: Any, histogram: bool) -> Distribution:
-        """Exact counts past `EXACT_LIMIT` (``exact_limit=None``) -> the bounded form.
+        """Exact counts past `EXACT_LIMIT` (``unbounded``) -> the bounded form.
 
         The rank search runs on the counts in memory, so the results (and the
         statistics built from them) are those of the bounded, multi-pass analysis.
@@ -345,7 +347,7 @@ class Distribution:
     def to_json(self) -> dict:
         out: dict[str, Any] = {
             "dtype": self.dtype.value,
-            "exact_limit": self.exact_limit,
+            "unbounded": self.unbounded,
             "null_count": self.null_count,
             "nan_count": self.nan_count,
         }
@@ -367,7 +369,7 @@ class Distribution:
 
     @classmethod
     def from_json(cls, obj: dict) -> Distribution:
-        out = cls(obj["dtype"], obj["exact_limit"])
+        out = cls(obj["dtype"], obj["unbounded"])
         out.null_count, out.nan_count = obj["null_count"], obj["nan_count"]
         if "keys" in obj:
             out._keys = _unb64(obj["keys"], np.uint64)
@@ -431,7 +433,10 @@ def histogram_bins(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
     if last == 0:
         return np.zeros(len(x), np.intp)
     with np.errstate(all="ignore"):
-        guess = (x - edges[0]) * ((last + 1) / (edges[-1] - edges[0]))
+        scale = (last + 1) / (edges[-1] - edges[0])
+        guess = (x - edges[0]) * scale
+    if not (np.isfinite(scale) and np.isfinite(guess).all()):  # a range beyond float64
+        return np.clip(np.searchsorted(edges, x, side="right") - 1, 0, last)
     idx = np.clip(guess, 0, last).astype(np.intp)
     idx -= x < edges[idx]
     np.clip(idx, 0, last, out=idx)
@@ -587,7 +592,7 @@ class RankSearch:
             from tskew.statistics import histogram_edges
 
             lo, hi = from_keys(
-                np.array([dist.finite_lo_key, dist.finite_hi_key], np.uint64), np.dtype("float64")
+                np.array([dist.finite_lo_key, dist.finite_hi_key], np.uint64), dist.dtype.numpy
             )
             self.edges = histogram_edges(float(lo), float(hi))
         cum = np.cumsum(dist.prefix_counts)
