@@ -42,7 +42,7 @@ _DTYPES = {d.value for d in DType}
 _STAT_INTS = ("count", "missing", "nan", "num_distinct", "other_count", "posinf", "neginf")
 _STAT_KEYS = {
     "name", "dtype", *_STAT_INTS, "min", "max", "mean", "std", "quantiles", "top_values",
-    "histogram", "percentiles", "percentile_cdf",
+    "histogram", "percentiles", "percentile_cdf", "num_distinct_error",
 }  # fmt: skip
 
 
@@ -151,6 +151,9 @@ def _check_feature_statistics(obj: Any, where: str, what: str) -> None:
         expect_count(obj.get(key, 0), where, f"{what}.{key}")
     for key in ("min", "max", "mean", "std"):
         _check_stat_value(obj[key], where, f"{what}.{key}")
+    error = obj.get("num_distinct_error", 0.0)
+    if isinstance(error, bool) or not isinstance(error, int | float) or not 0 <= error < 1:
+        raise ArtifactError(f"{where}: {what}.num_distinct_error must be a number in [0, 1)")
     for key in ("quantiles", "percentiles", "percentile_cdf"):
         for i, v in enumerate(expect(obj.get(key, []), list, where, f"{what}.{key}")):
             _check_stat_value(v, where, f"{what}.{key}[{i}]")
