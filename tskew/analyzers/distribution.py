@@ -38,7 +38,6 @@ Example:
 from __future__ import annotations
 
 import base64
-import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -331,7 +330,8 @@ class Distribution:
 
     def with_search(self, search: RankSearch) -> Distribution:
         """A copy holding the finished rank search (the accumulator itself is unchanged)."""
-        out = copy.copy(self)
+        out = Distribution.__new__(Distribution)
+        out.__dict__.update(self.__dict__)  # shares the (no longer changing) arrays
         out.search = search
         return out
 
@@ -501,11 +501,9 @@ class Probe:
             if not len(part):
                 continue
             part_w = None if w is None else w[lo:hi]
-            if window.collect:
-                if part_w is None:
-                    self.collected[i].append(_count_keys(part, hashed=False))
-                else:
-                    self.collected[i].append(_merge_counts([(part, part_w)]))
+            if window.collect:  # counted once, when the probe is read
+                ones = np.ones(len(part), np.int64) if part_w is None else part_w.astype(np.int64)
+                self.collected[i].append((part, ones))
                 continue
             sub = ((part - np.uint64(window.lo)) // np.uint64(window.width)).astype(np.intp)
             self.sub_counts[i] += np.bincount(sub, part_w, minlength=REFINE_BINS).astype(np.int64)
@@ -536,7 +534,7 @@ class Probe:
         return out
 
     def _parts(self, i: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        if len(self.collected[i]) > 1:
+        if self.collected[i]:
             self.collected[i] = [_merge_counts(self.collected[i])]
         return self.collected[i]
 
