@@ -53,7 +53,7 @@ from tskew.schema import DType
 EXACT_LIMIT = 4096  # distinct values counted exactly before the bounded summary takes over
 PREFIX_SHIFT = 44  # first-pass histogram over the top 64 - 44 = 20 key bits
 REFINE_BINS = 4096  # sub-ranges per window in a refinement pass
-COLLECT_BUDGET = 1 << 20  # values a probe collects whole, over all its windows (16 MiB)
+COLLECT_BUDGET = 1 << 18  # values a probe collects whole, over all its windows (2 MiB of keys)
 
 _MAX_KEY = np.uint64((1 << 64) - 1)
 
@@ -102,11 +102,11 @@ def _count_keys(keys: np.ndarray, hashed: bool) -> tuple[np.ndarray, np.ndarray]
 
 
 def _merge_counts(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Sum counts per key over parts (each part: keys, counts; keys in any order)."""
-    if len(parts) == 1 and np.all(parts[0][0][1:] > parts[0][0][:-1]):
+    """Sum counts per key over parts (keys in any order; counts None: each key once)."""
+    if len(parts) == 1 and parts[0][1] is not None and np.all(parts[0][0][1:] > parts[0][0][:-1]):
         return parts[0]
     keys = np.concatenate([p[0] for p in parts])
-    counts = np.concatenate([p[1] for p in parts])
+    counts = np.concatenate([np.ones(len(k), np.int64) if c is None else c for k, c in parts])
     uniq, inverse = np.unique(keys, return_inverse=True)
     return uniq, np.bincount(inverse, weights=counts, minlength=len(uniq)).astype(np.int64)
 
@@ -502,8 +502,8 @@ class Probe:
                 continue
             part_w = None if w is None else w[lo:hi]
             if window.collect:  # counted once, when the probe is read
-                ones = np.ones(len(part), np.int64) if part_w is None else part_w.astype(np.int64)
-                self.collected[i].append((part, ones))
+                counts = None if part_w is None else part_w.astype(np.int64)
+                self.collected[i].append((part, counts))
                 continue
             sub = ((part - np.uint64(window.lo)) // np.uint64(window.width)).astype(np.intp)
             self.sub_counts[i] += np.bincount(sub, part_w, minlength=REFINE_BINS).astype(np.int64)
