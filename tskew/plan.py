@@ -51,12 +51,18 @@ class Plan:
 
     @property
     def passes(self) -> int:
-        """Passes over the data: one per phase plus the output-statistics pass."""
+        """The fewest passes over the data: one per phase plus the output statistics.
+
+        Numeric columns with many distinct values add refinement passes (see
+        `max_passes`); the scheduler runs them alongside other work where it can.
+        """
         return len(self.phases) + (1 if self.output_statistics else 0)
 
     def describe(self, graph: Graph) -> str:
         lines = [
-            f"analysis plan: {len(self.phases)} phase(s), {self.passes} pass(es) over the data"
+            f"analysis plan: {len(self.phases)} phase(s), at least {self.passes} pass(es) "
+            "over the data (plus refinement passes for exact quantiles of numeric columns "
+            "with many distinct values)"
         ]
         for phase in self.phases:
             names = [describe_node(graph.nodes, graph.nodes[a], 2) for a in phase.analyzers]
@@ -65,7 +71,7 @@ class Plan:
                 f"accumulators): " + ("; ".join(names) or "input statistics only")
             )
         if self.output_statistics:
-            lines.append("  final pass: statistics of the transformed outputs")
+            lines.append("  then: statistics of the transformed outputs")
         return "\n".join(lines)
 
 

@@ -227,22 +227,13 @@ def test_analyzer_left_in_a_frozen_graph_fails_at_load(tmp_path):
         ts.load(tmp_path / "a")
 
 
-def test_manifest_symlink_is_refused(saved, tmp_path):
+@pytest.mark.parametrize("name", ["manifest.json", "graph.json"])
+def test_symlinked_files_are_refused(saved, tmp_path, name):
     _, path = saved
-    outside = tmp_path / "elsewhere.json"
-    outside.write_bytes((path / "manifest.json").read_bytes())
-    (path / "manifest.json").unlink()
-    (path / "manifest.json").symlink_to(outside)
-    with pytest.raises(ts.ArtifactError, match="symlink"):
-        ts.load(path)
-
-
-def test_data_file_symlink_is_refused(saved, tmp_path):
-    _, path = saved
-    outside = tmp_path / "graph.json"
-    outside.write_bytes((path / "graph.json").read_bytes())
-    (path / "graph.json").unlink()
-    (path / "graph.json").symlink_to(outside)
+    outside = tmp_path / f"elsewhere-{name}"
+    outside.write_bytes((path / name).read_bytes())
+    (path / name).unlink()
+    (path / name).symlink_to(outside)
     with pytest.raises(ts.ArtifactError, match="symlink"):
         ts.load(path)
 

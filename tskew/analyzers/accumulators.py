@@ -9,7 +9,8 @@ runs in ``ts.analyze`` and in ``tskew.beam``:
 * ``to_json()`` / ``from_json()``: a JSON-safe state (no pickling).
 
 Results never depend on row order or batching: sums are exact
-(`ExactMoments`), and counts are kept per distinct value.
+(`ExactMoments`), strings are counted per distinct value, and numbers go to a
+bounded `tskew.analyzers.distribution.Distribution`.
 
 Example:
     >>> import numpy as np
