@@ -56,6 +56,7 @@ REFINE_BINS = 4096  # sub-ranges per window in a refinement pass
 COLLECT_BUDGET = 1 << 18  # values a probe collects whole, over all its windows (2 MiB of keys)
 
 _MAX_KEY = np.uint64((1 << 64) - 1)
+_CHUNK = 1 << 12  # prefix bins per chunk: pickles carry only the chunks that were touched
 
 
 def max_refinement_passes() -> int:
@@ -204,6 +205,7 @@ class Distribution:
         keys, counts = self._keys, self._counts
         self._keys, self._counts = np.zeros(0, np.uint64), np.zeros(0, np.int64)
         self.prefix_counts = np.zeros(1 << (64 - PREFIX_SHIFT), np.int64)
+        self._touched = np.zeros(len(self.prefix_counts) // _CHUNK, bool)
         self.sketch = DistinctSketch()
         self.lo_key, self.hi_key = (1 << 64) - 1, 0
         if len(keys):
@@ -212,6 +214,7 @@ class Distribution:
     def _add_bounded(self, keys: np.ndarray, weights: np.ndarray | None) -> None:
         prefix = (keys >> np.uint64(PREFIX_SHIFT)).astype(np.intp)
         np.add.at(self.prefix_counts, prefix, 1 if weights is None else weights)
+        self._touched |= np.bincount(prefix // _CHUNK, minlength=len(self._touched)) > 0
         kmin, kmax = int(keys.min()), int(keys.max())
         self.lo_key, self.hi_key = min(self.lo_key, kmin), max(self.hi_key, kmax)
         finite = keys
@@ -244,12 +247,14 @@ class Distribution:
             return out
         first, *rest = bounded
         out.prefix_counts = first.prefix_counts.copy()
+        out._touched = first._touched.copy()
         out.sketch = first.sketch
         out.lo_key, out.hi_key = first.lo_key, first.hi_key
         out.posinf, out.neginf = first.posinf, first.neginf
         out.finite_lo_key, out.finite_hi_key = first.finite_lo_key, first.finite_hi_key
         for acc in rest:
             out.prefix_counts += acc.prefix_counts
+            out._touched |= acc._touched
             out.sketch = out.sketch.merge(acc.sketch)
             out.lo_key, out.hi_key = min(out.lo_key, acc.lo_key), max(out.hi_key, acc.hi_key)
             out.posinf += acc.posinf
@@ -375,10 +380,11 @@ class Distribution:
             out._keys = _unb64(obj["keys"], np.uint64)
             out._counts = _unb64(obj["counts"], np.int64)
             return out
+        prefixes = _unb64(obj["prefixes"], np.int64)
         out.prefix_counts = np.zeros(1 << (64 - PREFIX_SHIFT), np.int64)
-        out.prefix_counts[_unb64(obj["prefixes"], np.int64)] = _unb64(
-            obj["prefix_counts"], np.int64
-        )
+        out.prefix_counts[prefixes] = _unb64(obj["prefix_counts"], np.int64)
+        out._touched = np.zeros(len(out.prefix_counts) // _CHUNK, bool)
+        out._touched[prefixes // _CHUNK] = True
         out.lo_key, out.hi_key = (int(k) for k in obj["range"])
         out.finite_lo_key, out.finite_hi_key = (
             None if k is None else int(k) for k in obj["finite"]
@@ -387,12 +393,22 @@ class Distribution:
         out.sketch = DistinctSketch.from_json(obj["sketch"])
         return out
 
-    def __getstate__(self) -> dict:  # pickled (Beam) as the compact JSON state
-        return {"state": self.to_json(), "search": self.search}
+    def __getstate__(self) -> dict:
+        """Pickled (Beam, deep copies) compactly: only the touched chunks of the histogram."""
+        self._compact()
+        state = dict(self.__dict__)
+        if self.prefix_counts is not None:
+            chunks = np.flatnonzero(self._touched)
+            state["prefix_counts"] = None
+            state["_chunks"] = (chunks, self.prefix_counts.reshape(-1, _CHUNK)[chunks])
+        return state
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(Distribution.from_json(state["state"]).__dict__)
-        self.search = state["search"]
+        chunks = state.pop("_chunks", None)
+        self.__dict__.update(state)
+        if chunks is not None:
+            self.prefix_counts = np.zeros(1 << (64 - PREFIX_SHIFT), np.int64)
+            self.prefix_counts.reshape(-1, _CHUNK)[chunks[0]] = chunks[1]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Distribution) and self.to_json() == other.to_json()
@@ -568,11 +584,10 @@ class Probe:
             out.histogram = _unb64(obj["histogram"], np.int64)
         return out
 
-    def __getstate__(self) -> dict:
-        return self.to_json()
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(Probe.from_json(state).__dict__)
+    def __getstate__(self) -> dict:  # pickled as raw arrays, collected keys counted
+        for i in range(len(self.windows)):
+            self._parts(i)
+        return dict(self.__dict__)
 
 
 class RankSearch:
