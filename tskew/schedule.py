@@ -135,7 +135,7 @@ class Scheduler:
         self.graph = graph
         self.bounded = bounded  # False: distributions count every distinct value exactly
         self.current = graph
-        self.statistics = statistics and output_statistics
+        self.output_statistics = output_statistics
         self.rows: int | None = None
         self.passes = 0
         self.values: dict[int, Any] = {}  # analyzer node -> frozen value
@@ -162,7 +162,7 @@ class Scheduler:
         return not any(get_op(nodes[a].op).analyzer for a in self.current.ancestors([nid]))
 
     def _add_ready_outputs(self) -> None:
-        if not self.statistics:
+        if not self.output_statistics:
             return
         for name, nid in self.current.outputs.items():
             if name in self.output_specs or not self._ready(nid):
