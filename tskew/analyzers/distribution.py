@@ -78,6 +78,12 @@ POS_INF_KEY = int(order_keys(np.array([np.inf]))[0])
 
 def present_keys(col: Col, dtype: DType) -> tuple[np.ndarray, int, int]:
     """(order keys of the non-missing values, nulls, NaNs); -0.0 counts as 0.0."""
+    values, nulls, nans = present_numbers(col, dtype)
+    return order_keys(values), nulls, nans
+
+
+def present_numbers(col: Col, dtype: DType) -> tuple[np.ndarray, int, int]:
+    """(the non-missing values, nulls, NaNs); -0.0 is folded into 0.0."""
     values = col.values if col.mask is None else col.values[~col.mask]
     nulls = 0 if col.mask is None else int(col.mask.sum())
     arr = np.asarray(values)
@@ -88,18 +94,21 @@ def present_keys(col: Col, dtype: DType) -> tuple[np.ndarray, int, int]:
         if nans:
             arr = arr[~nan]
         arr = arr + arr.dtype.type(0.0)  # -0.0 + 0.0 == +0.0
-    return order_keys(arr), nulls, nans
+    return arr, nulls, nans
 
 
-def _count_keys(keys: np.ndarray, hashed: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct keys (ascending) and their counts."""
+def _count_keys(values: np.ndarray, hashed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Order keys of the distinct values (ascending) and their counts.
+
+    Counting comes first, so only distinct values are turned into keys.
+    """
     if hashed:  # hash counting: O(n), wins when values repeat
-        vc = pc.value_counts(pa.array(keys))
-        uniq = np.asarray(vc.field("values"))
-        order = np.argsort(uniq)
-        return uniq[order], np.asarray(vc.field("counts"), np.int64)[order]
-    uniq, counts = np.unique(keys, return_counts=True)
-    return uniq, counts.astype(np.int64)
+        vc = pc.value_counts(pa.array(values))
+        keys = order_keys(np.asarray(vc.field("values")))
+        order = np.argsort(keys)
+        return keys[order], np.asarray(vc.field("counts"), np.int64)[order]
+    uniq, counts = np.unique(values, return_counts=True)
+    return order_keys(uniq), counts.astype(np.int64)  # keys keep the values' order
 
 
 def _merge_counts(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
@@ -159,25 +168,25 @@ class Distribution:
 
     # -- folding in data
     def add(self, col: Col) -> Distribution:
-        keys, nulls, nans = present_keys(col, self.dtype)
+        values, nulls, nans = present_numbers(col, self.dtype)
         self.null_count += nulls
         self.nan_count += nans
-        if not len(keys):
+        if not len(values):
             return self
         # a slice with too many distinct values proves that the column overflows
         limit = EXACT_LIMIT
         if (
             self.exact
             and not self.unbounded
-            and len(keys) > limit
-            and len(np.unique(keys[: 4 * limit])) > limit
+            and len(values) > limit
+            and len(np.unique(values[: 4 * limit])) > limit
         ):
             self._overflow()
         if not self.exact:
-            self._add_bounded(keys, None)
+            self._add_bounded(order_keys(values), None)
             return self
-        uniq, counts = _count_keys(keys, self._hashed)
-        self._hashed = len(uniq) <= len(keys) // 2  # mostly distinct: sorting is cheaper
+        uniq, counts = _count_keys(values, self._hashed)
+        self._hashed = len(uniq) <= len(values) // 2  # mostly distinct: sorting is cheaper
         self._pending.append((uniq, counts))
         self._pending_size += len(uniq)
         if self._pending_size > max(EXACT_LIMIT, 1 << 16 if self.unbounded else 0):

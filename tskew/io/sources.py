@@ -196,9 +196,9 @@ def open_source(
         batch_size: rows per batch.
         on_bad_record: "error" raises `DataError` at the first bad record naming the
             file and line; "skip" drops and counts bad records.
-        cache_bytes: text files (CSV, JSONL) up to this total size are parsed once and
-            kept in memory; larger ones, and Parquet files (cheap to re-read, one column
-            at a time), are streamed again on each pass, so memory stays flat.
+        cache_bytes: files that take up to this much memory in all (text: their size;
+            Parquet: uncompressed) are read once and kept; larger ones are streamed again
+            on each pass (Parquet: only the columns the pass needs), so memory stays flat.
     """
     if schema is not None:
         schema = as_schema(schema)
@@ -303,10 +303,17 @@ def _open_files(
         _batch_size=batch_size,
         _fingerprints=prints,
     )
-    text = all(file_format(p) != "parquet" for p in files)
-    if text and sum(size for size, _ in prints.values()) <= cache_bytes:
+    if sum(_decoded_bytes(p) for p in files) <= cache_bytes:
         source._cached = list(source.batches())
     return source
+
+
+def _decoded_bytes(path: Path) -> int:
+    """About what a file takes in memory once read (Parquet: its uncompressed size)."""
+    if file_format(path) != "parquet":
+        return path.stat().st_size
+    meta = open_parquet(path).metadata
+    return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
 
 
 def read_file(
