@@ -28,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -150,6 +151,15 @@ class Scheduler:
                 self.input_specs[name] = feature_statistic_specs(nid, dtype)
         self.output_specs: dict[str, list[AccumulatorSpec]] = {}  # added once ready
         self._stat_specs = {s for specs in self.input_specs.values() for s in specs}
+
+    def fork(self) -> Scheduler:
+        """A copy that `absorb` can change without touching this one (cheaper than a deep
+        copy: finished accumulators are shared, since nothing changes them)."""
+        out = copy.copy(self)
+        out.values, out.done = dict(self.values), dict(self.done)
+        out._searching = {s: (d, copy.deepcopy(r)) for s, (d, r) in self._searching.items()}
+        out.output_specs, out._stat_specs = dict(self.output_specs), set(self._stat_specs)
+        return out
 
     def _spec_of(self, aid: int) -> AccumulatorSpec:
         node = self.graph.nodes[aid]

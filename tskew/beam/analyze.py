@@ -11,7 +11,6 @@ one-element ``Create``: the constructs that behave the same on the DirectRunner
 
 from __future__ import annotations
 
-import copy
 import os
 import sys
 import time
@@ -119,7 +118,7 @@ def _advance(_: Any, scheduler: Scheduler, plan: PassPlan | None, merged: list[d
     """The scheduler after folding in one pass (a copy: side inputs may be shared)."""
     if plan is None:
         return scheduler
-    scheduler = copy.deepcopy(scheduler)
+    scheduler = scheduler.fork()
     scheduler.absorb(merged[0] if merged else plan.empty())
     return scheduler
 
