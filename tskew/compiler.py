@@ -6,7 +6,7 @@ then constant folding evaluates every node whose inputs are all constants
 one branch, and a division by a constant becomes a multiplication by its
 reciprocal computed here once, so each backend performs the same single IEEE
 multiply (TF's graph optimizer rewrites divisions by constants; see
-DESIGN.md).
+ARCHITECTURE.md, "Bit parity").
 
 Example:
     >>> import numpy as np, tskew as ts

@@ -27,7 +27,7 @@ from tskew.transform_fn import TransformFn
 
 # Ops whose results may differ from numpy, in ulp, per backend. TensorFlow's vectorised
 # kernels were measured up to 3 ulp (float64) and 4 ulp (float32 sigmoid) on large batches
-# (tests/property/test_tf_parity.py); ONNX has no Log1p (tskew/exporters/onnx.py).
+# (tests/property/test_backend_parity.py); ONNX has no Log1p (tskew/exporters/onnx.py).
 ULP_TOLERANCE: dict[str, dict[str, int]] = {
     "tensorflow": {"log1p": 4, "exp": 4, "sigmoid": 4},
     "onnx": {"log1p": 2, "exp": 1, "sigmoid": 1},

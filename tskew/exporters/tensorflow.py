@@ -8,7 +8,7 @@ subnormal floats to zero (inputs and results); everything else is
 bit-identical except ``log1p``, ``exp`` and ``sigmoid``: within 1 ulp on short
 batches, but Eigen's vectorised kernels (full SIMD packets) differ from numpy by
 up to 3 ulp in float64 and 4 ulp (sigmoid) in float32, measured on 1.6M values
-(tests/property/test_tf_parity.py). Grappler's rewrites of constant 0 / 1
+(tests/property/test_backend_parity.py). Grappler's rewrites of constant 0 / 1
 operands and ``tf.maximum``'s tie rule are kept out of the graph (`_opaque`,
 `_np_maximum`).
 
