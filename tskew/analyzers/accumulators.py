@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tskew.analyzers.distribution import Distribution
+from tskew.analyzers.distribution import Distribution, sorted_value_at
 from tskew.analyzers.exact import ExactMoments
 from tskew.ops.values import Col
 from tskew.schema import DType
@@ -194,8 +194,7 @@ class ValueCounts:
 
     def value_at(self, positions: np.ndarray) -> np.ndarray:
         """Values at 0-based positions of the sorted multiset of values."""
-        cum = np.cumsum(self.counts)
-        return self.values[np.searchsorted(cum, positions, side="right")]
+        return sorted_value_at(self.values, self.counts, positions)
 
     def ranked(self) -> tuple[np.ndarray, np.ndarray]:
         """(values, counts) by decreasing count, ties by decreasing value (TFT's order)."""

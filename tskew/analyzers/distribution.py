@@ -76,12 +76,6 @@ NEG_INF_KEY = int(order_keys(np.array([-np.inf]))[0])
 POS_INF_KEY = int(order_keys(np.array([np.inf]))[0])
 
 
-def present_keys(col: Col, dtype: DType) -> tuple[np.ndarray, int, int]:
-    """(order keys of the non-missing values, nulls, NaNs); -0.0 counts as 0.0."""
-    values, nulls, nans = present_numbers(col, dtype)
-    return order_keys(values), nulls, nans
-
-
 def present_numbers(col: Col, dtype: DType) -> tuple[np.ndarray, int, int]:
     """(the non-missing values, nulls, NaNs); -0.0 is folded into 0.0."""
     values = col.values if col.mask is None else col.values[~col.mask]
@@ -109,6 +103,16 @@ def _count_keys(values: np.ndarray, hashed: bool) -> tuple[np.ndarray, np.ndarra
         return keys[order], np.asarray(vc.field("counts"), np.int64)[order]
     uniq, counts = np.unique(values, return_counts=True)
     return order_keys(uniq), counts.astype(np.int64)  # keys keep the values' order
+
+
+def sorted_value_at(values: np.ndarray, counts: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Values at 0-based positions of a multiset given as ascending ``values`` and ``counts``.
+
+    Example:
+        >>> sorted_value_at(np.array([1.0, 5.0]), np.array([2, 1]), np.array([0, 2])).tolist()
+        [1.0, 5.0]
+    """
+    return values[np.searchsorted(np.cumsum(counts), positions, side="right")]
 
 
 def _merge_counts(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
@@ -311,8 +315,7 @@ class Distribution:
         """
         if not self.exact:
             return self.search.value_at(positions)
-        cum = np.cumsum(self.counts)
-        return self.values[np.searchsorted(cum, positions, side="right")]
+        return sorted_value_at(self.values, self.counts, positions)
 
     def count_at_or_below(self, positions: np.ndarray) -> np.ndarray:
         """For each position: the number of values <= the value there."""
@@ -496,15 +499,25 @@ class Probe:
         self.histogram = None if edges is None else np.zeros(len(edges) - 1, np.int64)
 
     def add(self, col: Col) -> Probe:
-        keys, _, _ = present_keys(col, self.dtype)
-        return self.add_keys(keys)
+        values, _, _ = present_numbers(col, self.dtype)
+        return self.add_keys(order_keys(values), values=values)
 
-    def add_keys(self, keys: np.ndarray, weights: np.ndarray | None = None) -> Probe:
-        """Fold in order keys, each counted ``weights`` times (None: once)."""
+    def add_keys(
+        self,
+        keys: np.ndarray,
+        weights: np.ndarray | None = None,
+        values: np.ndarray | None = None,
+    ) -> Probe:
+        """Fold in order keys, each counted ``weights`` times (None: once).
+
+        ``values``, when the caller has them, are the keys' values (saves decoding).
+        """
         if not len(keys):
             return self
         if self.histogram is not None:
-            self._add_histogram(keys, weights)
+            if values is None:
+                values = from_keys(keys, self.dtype.numpy)
+            self._add_histogram(values, weights)
         if not self.windows:
             return self
         prefix = (keys >> np.uint64(PREFIX_SHIFT)).astype(np.intp)
@@ -536,8 +549,8 @@ class Probe:
             np.maximum.at(self.sub_max[i], sub, part)
         return self
 
-    def _add_histogram(self, keys: np.ndarray, weights: np.ndarray | None) -> None:
-        x = from_keys(keys, self.dtype.numpy).astype(np.float64, copy=False)
+    def _add_histogram(self, values: np.ndarray, weights: np.ndarray | None) -> None:
+        x = values.astype(np.float64, copy=False)
         finite = np.isfinite(x)
         if not finite.all():
             x = x[finite]
