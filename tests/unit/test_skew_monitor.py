@@ -234,11 +234,14 @@ class _Reentrant:
     def __init__(self):
         self.monitor = None
         self.calls = 0
+        self._lock = threading.Lock()  # callbacks of different threads may run at once
 
     def __call__(self, report):
-        self.calls += 1
+        with self._lock:
+            self.calls += 1
+            first = self.calls == 1
         self.monitor.report()
-        if self.calls == 1:
+        if first:
             self.monitor.observe(_batch(7))
 
 

@@ -9,7 +9,8 @@ per feature per window.
 
 Thread-safe: conversion and checks run outside the lock, counting inside it, so no
 observation is lost or counted twice. ``on_error`` runs after the lock is released,
-so it may call ``report()`` or ``observe()``; whatever it does (even raise), every
+so it may call ``report()`` or ``observe()`` (and, called from several serving threads,
+it may run in several at once: keep its own state thread-safe); whatever it does, every
 row belongs to exactly one window. Batches are buffered and counted in bulk (every
 `FLUSH_ROWS` rows, and before any report or check).
 
