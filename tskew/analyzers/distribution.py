@@ -225,10 +225,15 @@ class Distribution:
             self._add_bounded(keys, counts)
 
     def _add_bounded(self, keys: np.ndarray, weights: np.ndarray | None) -> None:
-        prefix = (keys >> np.uint64(PREFIX_SHIFT)).astype(np.intp)
-        np.add.at(self.prefix_counts, prefix, 1 if weights is None else weights)
-        self._touched |= np.bincount(prefix // _CHUNK, minlength=len(self._touched)) > 0
         kmin, kmax = int(keys.min()), int(keys.max())
+        first, last = kmin >> PREFIX_SHIFT, kmax >> PREFIX_SHIFT
+        # count over the batch's own prefix range: a batch rarely spans all 2^20 bins
+        prefix = (keys >> np.uint64(PREFIX_SHIFT)).astype(np.intp)
+        prefix -= first
+        counts = np.bincount(prefix, weights, minlength=last - first + 1)
+        self.prefix_counts[first : last + 1] += counts.astype(np.int64, copy=False)
+        chunks = np.flatnonzero(counts) + first
+        self._touched[np.unique(chunks // _CHUNK)] = True
         self.lo_key, self.hi_key = min(self.lo_key, kmin), max(self.hi_key, kmax)
         finite = keys
         if self.dtype.is_float and (kmin == NEG_INF_KEY or kmax == POS_INF_KEY):
@@ -487,9 +492,7 @@ class Probe:
         self.edges = edges
         self._los = np.array([w.lo for w in windows], np.uint64)
         self._his = np.array([w.hi for w in windows], np.uint64)
-        # every window lies within one first-pass prefix: a table lookup drops the
-        # values outside all windows before the (slower) binary search
-        self._prefixes = np.unique(self._los >> np.uint64(PREFIX_SHIFT)).astype(np.intp)
+        self._table: tuple[int, np.ndarray] | None = None  # built on first use
         self.collected: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in windows]
         self.sub_counts = [None if w.collect else np.zeros(REFINE_BINS, np.int64) for w in windows]
         # smallest and largest key seen per sub-range: a heavy value (say 0.0 in a
@@ -520,15 +523,10 @@ class Probe:
             self._add_histogram(values, weights)
         if not self.windows:
             return self
-        prefix = (keys >> np.uint64(PREFIX_SHIFT)).astype(np.intp)
-        candidate = np.isin(prefix, self._prefixes, kind="table") if len(self._prefixes) else None
-        if candidate is not None:
-            keys = keys[candidate]
-            weights = None if weights is None else weights[candidate]
-        where = np.searchsorted(self._los, keys, side="right").astype(np.intp) - 1
+        where = self._window_of(keys)
         inside = where >= 0
-        inside[inside] = keys[inside] <= self._his[where[inside]]
         keys, where = keys[inside], where[inside]
+        # a stable sort of small ints is a radix sort: linear in the keys
         order = np.argsort(where, kind="stable")
         keys, where = keys[order], where[order]
         w = None if weights is None else weights[inside][order]
@@ -548,6 +546,39 @@ class Probe:
             np.minimum.at(self.sub_min[i], sub, part)
             np.maximum.at(self.sub_max[i], sub, part)
         return self
+
+    def _window_of(self, keys: np.ndarray) -> np.ndarray:
+        """Index of the window holding each key, or -1 (int16 when that is wide enough).
+
+        Every window lies within one first-pass prefix, so a table indexed by the
+        prefix finds it with one gather; only keys whose prefix holds several
+        windows need a binary search.
+        """
+        if self._table is None:
+            self._table = self._prefix_table()
+        first_prefix, table = self._table
+        offset = (keys >> np.uint64(PREFIX_SHIFT)) - np.uint64(first_prefix)  # wraps below
+        # the table's last entry (-1) stands for every prefix outside its range
+        where = table[np.minimum(offset, np.uint64(len(table) - 1)).astype(np.intp)]
+        shared = where == -2
+        if shared.any():
+            found = np.searchsorted(self._los, keys[shared], side="right") - 1
+            where[shared] = found.astype(where.dtype)
+        hit = where >= 0
+        lo, hi = self._los[where[hit]], self._his[where[hit]]
+        kept = keys[hit]
+        where[hit] = np.where((kept >= lo) & (kept <= hi), where[hit], -1)
+        return where
+
+    def _prefix_table(self) -> tuple[int, np.ndarray]:
+        """(first prefix, window per prefix from it: index, -2 for several, -1 for none)."""
+        prefixes = (self._los >> np.uint64(PREFIX_SHIFT)).astype(np.intp)
+        first = int(prefixes.min())
+        dtype = np.int16 if len(self.windows) < (1 << 15) else np.int32
+        table = np.full(int(prefixes.max()) - first + 2, -1, dtype)
+        uniq, index, counts = np.unique(prefixes, return_index=True, return_counts=True)
+        table[uniq - first] = np.where(counts == 1, index, -2)
+        return first, table
 
     def _add_histogram(self, values: np.ndarray, weights: np.ndarray | None) -> None:
         x = values.astype(np.float64, copy=False)
@@ -609,7 +640,7 @@ class Probe:
     def __getstate__(self) -> dict:  # pickled as raw arrays, collected keys counted
         for i in range(len(self.windows)):
             self._parts(i)
-        return dict(self.__dict__)
+        return {**self.__dict__, "_table": None}  # the lookup table is rebuilt on use
 
 
 class RankSearch:
