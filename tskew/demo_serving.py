@@ -76,7 +76,7 @@ def serve_july(tfn: ts.TransformFn, flights: pd.DataFrame, path: Path, echo: Cal
     raw = july[list(tfn.input_schema)]
     from tskew.exporters.saved_model import serving_inputs
 
-    feed = serving_inputs(tfn, raw)
+    feed = serving_inputs(tfn, raw, outputs=list(model.input))  # what the model's inputs read
     served = _serve_without_tskew(path, {k: v.tolist() for k, v in feed.items()})
     local = tfn.transform(raw)
     probability = np.asarray(model({n: np.stack(local[n].to_numpy()) for n in model.input}))

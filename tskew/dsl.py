@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tskew.errors import TraceError
+from tskew.errors import ArgumentError, TraceError
 from tskew.ir.types import Shape
 from tskew.schema import DType, FeatureType, as_dtype
 from tskew.tracing import Column, as_column, current_builder
@@ -129,7 +129,7 @@ def scale_by_min_max(x: Column, output_min: float = 0.0, output_max: float = 1.0
     """
     x = _require_column(x, "scale_by_min_max")
     if not output_min < output_max:
-        raise TraceError(
+        raise ArgumentError(
             f"scale_by_min_max: output_min ({output_min}) must be less than output_max "
             f"({output_max})"
         )
@@ -236,7 +236,9 @@ def impute(x: Column, strategy: str = "mean") -> Column:
     """
     x = _require_column(x, "impute")
     if strategy not in _IMPUTERS:
-        raise TraceError(f"impute: unknown strategy {strategy!r}; use one of {sorted(_IMPUTERS)}")
+        raise ArgumentError(
+            f"impute: unknown strategy {strategy!r}; use one of {sorted(_IMPUTERS)}"
+        )
     if strategy == "mean":
         if not x.dtype.is_float:
             raise TraceError(
@@ -259,7 +261,9 @@ def clip_by_quantiles(x: Column, q_lo: float, q_hi: float) -> Column:
     """Clip to the training q_lo- and q_hi-quantiles (exact; e.g. 0.01 and 0.99)."""
     x = _require_column(x, "clip_by_quantiles")
     if not 0.0 <= q_lo <= q_hi <= 1.0:
-        raise TraceError(f"clip_by_quantiles: need 0 <= q_lo <= q_hi <= 1, got {q_lo}, {q_hi}")
+        raise ArgumentError(
+            f"clip_by_quantiles: need 0 <= q_lo <= q_hi <= 1, got {q_lo}, {q_hi}"
+        )
     return clip(x, _node("quantile", x, q=float(q_lo)), _node("quantile", x, q=float(q_hi)))
 
 

@@ -19,6 +19,11 @@ class TraceError(TskewError, TypeError):
     """``preprocessing_fn`` builds an invalid graph (wrong dtype, nullable output, ...)."""
 
 
+class ArgumentError(TraceError, ValueError):
+    """A ``ts.*`` function got an argument value it cannot use (``output_min >= output_max``,
+    an unknown strategy). A ValueError, as TFT raises for these, and a `TraceError`."""
+
+
 class GraphError(TskewError):
     """An IR graph failed verification; a bug in a pass or a hand-built graph."""
 

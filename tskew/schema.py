@@ -98,27 +98,27 @@ class FeatureType:
 
 
 def float32(nullable: bool = True) -> FeatureType:
-    """A 32-bit float feature (nullable unless told otherwise)."""
+    """A 32-bit float feature, nullable unless ``nullable=False``."""
     return FeatureType(DType.FLOAT32, nullable)
 
 
 def float64(nullable: bool = True) -> FeatureType:
-    """A 64-bit float feature."""
+    """A 64-bit float feature, nullable unless ``nullable=False``."""
     return FeatureType(DType.FLOAT64, nullable)
 
 
 def int64(nullable: bool = True) -> FeatureType:
-    """A 64-bit integer feature."""
+    """A 64-bit integer feature, nullable unless ``nullable=False``."""
     return FeatureType(DType.INT64, nullable)
 
 
 def string(nullable: bool = True) -> FeatureType:
-    """A UTF-8 string feature."""
+    """A UTF-8 string feature, nullable unless ``nullable=False``."""
     return FeatureType(DType.STRING, nullable)
 
 
 def bool_(nullable: bool = True) -> FeatureType:
-    """A boolean feature."""
+    """A boolean feature, nullable unless ``nullable=False``."""
     return FeatureType(DType.BOOL, nullable)
 
 

@@ -15,12 +15,13 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 import numpy as np
 
 from tskew.errors import SchemaError, TraceError
+from tskew.foreign_calls import foreign_call_error
 from tskew.ir.graph import Graph
 from tskew.ir.nodes import Node, make_attrs
 from tskew.ir.types import Shape, ValueType
@@ -40,6 +41,7 @@ class GraphBuilder:
     def add(
         self, op: str, inputs: tuple[int, ...] = (), name: str | None = None, **attrs: Any
     ) -> int:
+        _check_attrs(self, op, attrs)
         attr_t = make_attrs(**attrs)
         key = (op, inputs, _distinct(attr_t), name)
         if key in self._index:
@@ -67,6 +69,27 @@ class GraphBuilder:
         nid = self.add("input", (), name=name, dtype=ftype.dtype.value, nullable=ftype.nullable)
         self.inputs[name] = nid
         return nid
+
+
+def _check_attrs(builder: GraphBuilder, op: str, attrs: Mapping[str, Any]) -> None:
+    """Attributes are Python values known while tracing, never columns."""
+    for key, value in attrs.items():
+        values = value if isinstance(value, list | tuple) else [value]
+        column = next((v for v in values if isinstance(v, Column)), None)
+        if column is None:
+            continue
+        hint = (
+            "; for one_hot, bound the vocabulary instead: "
+            "ts.compute_and_apply_vocabulary(x, top_k=K, num_oov_buckets=B) gives ids below "
+            "K + B, so depth=K + B"
+            if op == "one_hot"
+            else ""
+        )
+        raise TraceError(
+            f"{op}: {key} must be a Python value known while tracing, got the column "
+            f"{builder.describe(column.id)}; a statistic such as ts.max(ids) + 1 is only known "
+            f"after the analysis{hint}"
+        )
 
 
 def _distinct(attrs: tuple) -> tuple:
@@ -183,6 +206,72 @@ class Column:
     def __invert__(self) -> Column:
         return Column(self.builder, self.builder.add("not", (self.id,)))
 
+    # -- what a column cannot be while tracing: errors in the user's terms
+    def _unknown(self, what: str) -> TraceError:
+        return TraceError(
+            f"{what} of {self.builder.describe(self.id)} is not known while tracing: a column "
+            "stands for every row, and a statistic (ts.max, ts.size, a vocabulary) is only "
+            "known after the analysis. Keep computing with ts.* functions; to size a one_hot "
+            "or an embedding, bound the vocabulary: ts.compute_and_apply_vocabulary(x, "
+            "top_k=K, num_oov_buckets=B) gives ids below K + B"
+        )
+
+    def __len__(self) -> int:
+        raise self._unknown("len()")
+
+    def __iter__(self) -> Iterator[Any]:
+        raise self._unknown("iterating over the values")
+
+    def __int__(self) -> int:
+        raise self._unknown("int()")
+
+    def __float__(self) -> float:
+        raise self._unknown("float()")
+
+    def __index__(self) -> int:
+        raise self._unknown("the integer value")
+
+    def __tf_tensor__(self, dtype: Any = None, name: Any = None) -> Any:
+        """TensorFlow's conversion hook: ``tf.*`` on a column names the ``ts`` equivalent."""
+        raise foreign_call_error("TensorFlow", self.builder.describe(self.id))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        raise foreign_call_error("numpy", self.builder.describe(self.id))
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """numpy scalars combine with columns like Python numbers; other ufuncs name the ts op."""
+        methods = _UFUNC_METHODS.get(ufunc.__name__)
+        if method == "__call__" and not kwargs and methods is not None:
+            if len(inputs) == 1:
+                return getattr(self, methods[0])()
+            a, b = inputs
+            if isinstance(a, Column):
+                return getattr(a, methods[0])(b)
+            return getattr(b, methods[1])(a)
+        raise foreign_call_error(
+            "numpy", self.builder.describe(self.id), call=f"np.{ufunc.__name__}"
+        )
+
+
+# numpy ufunc -> (Column method, reflected method) for ``np_scalar op column``.
+_UFUNC_METHODS = {
+    "add": ("__add__", "__radd__"),
+    "subtract": ("__sub__", "__rsub__"),
+    "multiply": ("__mul__", "__rmul__"),
+    "true_divide": ("__truediv__", "__rtruediv__"),
+    "divide": ("__truediv__", "__rtruediv__"),
+    "less": ("__lt__", "__gt__"),
+    "less_equal": ("__le__", "__ge__"),
+    "greater": ("__gt__", "__lt__"),
+    "greater_equal": ("__ge__", "__le__"),
+    "equal": ("__eq__", "__eq__"),
+    "not_equal": ("__ne__", "__ne__"),
+    "bitwise_and": ("__and__", "__rand__"),
+    "bitwise_or": ("__or__", "__ror__"),
+    "negative": ("__neg__", "__neg__"),
+    "invert": ("__invert__", "__invert__"),
+}
+
 
 _ACTIVE: list[GraphBuilder] = []
 
@@ -244,20 +333,78 @@ def _const_dtype(value: Any, like: DType | None) -> DType:
     raise TraceError(f"cannot use {value!r} ({type(value).__name__}) as a constant")
 
 
-class TraceInputs(Mapping[str, Column]):
-    """The ``inputs`` mapping passed to ``preprocessing_fn``."""
+class TraceInputs(MutableMapping[str, Any]):
+    """The ``inputs`` dict passed to ``preprocessing_fn``: raw feature name -> `Column`.
+
+    Behaves like the dict TFT passes: ``copy()``, ``pop``, item assignment and ``del``
+    work, so ``outputs = inputs.copy(); outputs["x"] = ...; del outputs["label"]``
+    ports as is. A feature is read (becomes part of the graph) only when its value is
+    looked up, so copying reads nothing.
+
+    Example:
+        >>> import tskew as ts
+        >>> def fn(inputs):
+        ...     out = inputs.copy()
+        ...     out["x"] = ts.scale_to_0_1(out.pop("x"))
+        ...     del out["label"]
+        ...     return out
+        >>> tfn = ts.analyze(fn, {"x": [1.0, 3.0], "n": [1, 2], "label": [0, 1]})
+        >>> list(tfn.graph.outputs), list(tfn.graph.inputs)
+        (['n', 'x'], ['x', 'n'])
+    """
 
     def __init__(self, builder: GraphBuilder):
         self._builder = builder
+        self._set: dict[str, Any] = {}  # assigned entries (not raw features)
+        self._deleted: set[str] = set()
 
-    def __getitem__(self, name: str) -> Column:
+    def __getitem__(self, name: str) -> Any:
+        if name in self._set:
+            return self._set[name]
+        if name in self._deleted:
+            raise KeyError(name)
         return Column(self._builder, self._builder.input(name))
 
-    def __iter__(self):
-        return iter(self._builder.schema)
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._set[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self:
+            raise KeyError(name)
+        self._set.pop(name, None)
+        if name in self._builder.schema:
+            self._deleted.add(name)
+
+    def __contains__(self, name: object) -> bool:
+        if name in self._set:
+            return True
+        return name in self._builder.schema and name not in self._deleted
+
+    def __iter__(self) -> Iterator[str]:
+        raw = [n for n in self._builder.schema if n not in self._deleted and n not in self._set]
+        return iter([*raw, *self._set])
 
     def __len__(self) -> int:
-        return len(self._builder.schema)
+        return sum(1 for _ in self)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name in self:
+            return self[name]
+        return default  # dict.get: an unknown name is not an error
+
+    def pop(self, name: str, *default: Any) -> Any:
+        """Like ``dict.pop``; an unknown feature without a default names the closest ones."""
+        if default and name not in self:
+            return default[0]
+        value = self[name]
+        del self[name]
+        return value
+
+    def copy(self) -> TraceInputs:
+        """A shallow copy, like ``dict.copy``; reads no feature."""
+        out = TraceInputs(self._builder)
+        out._set, out._deleted = dict(self._set), set(self._deleted)
+        return out
 
 
 def trace(
@@ -301,9 +448,33 @@ def _check_output(builder: GraphBuilder, name: str, value: Any) -> int:
             "per-row feature; combine it with a feature, e.g. x - ts.mean(x)"
         )
     if vtype.nullable:
+        nodes = builder.nodes
+        nullable = [
+            nodes[i].name
+            for i in sorted(_ancestors(nodes, value.id))
+            if nodes[i].op == "input" and nodes[i].type.nullable
+        ]
+        features = ", ".join(repr(n) for n in nullable) or "a nullable input"
+        example = nullable[0] if nullable else "x"
+        dtype = builder.schema[example].dtype.value if example in builder.schema else "float32"
+        dtype = "bool_" if dtype == "bool" else dtype  # ts.bool_ (bool is Python's)
         raise TraceError(
-            f"output {name!r} could be null: {builder.describe(value.id)} is null wherever its "
-            "nullable input is missing, and every output must be dense. Wrap the nullable "
-            "input in ts.fill_missing(x, value) or ts.impute(x, strategy=...)"
+            f"output {name!r} could be null: {builder.describe(value.id)} is null wherever "
+            f"{features} is missing, and every output must be dense. Either the feature can "
+            f"be missing: wrap it in ts.fill_missing({example}, value) or "
+            f"ts.impute({example}, strategy=...); or it never is: declare it non-nullable "
+            f"in the schema ({{{example!r}: ts.{dtype}(nullable=False)}}; schema features are "
+            "nullable by default, and an inferred feature is nullable when the data has a null)"
         )
     return value.id
+
+
+def _ancestors(nodes: list[Node], root: int) -> set[int]:
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        nid = stack.pop()
+        if nid not in seen:
+            seen.add(nid)
+            stack.extend(nodes[nid].inputs)
+    return seen

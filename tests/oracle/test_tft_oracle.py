@@ -141,3 +141,34 @@ def test_chicago_taxi_slice(tmp_path):
                                             "payment_type": ts.string(False)}).transform(rows)
     assert got["pay"].tolist() == want["pay"].tolist()
     np.testing.assert_allclose(got["fare_z"], want["fare_z"], rtol=1e-5, atol=1e-6)
+
+
+def test_int64_vocabulary_ties_follow_tft_byte_order(tmp_path):
+    """TFT keeps a vocabulary's tokens as bytes, so tied int64 values rank by their decimal
+    text (b"2" > b"111"), and `top_k` / `frequency_threshold` keep the same members. The
+    numpy executor, the SavedModel and ONNX serve the same ids."""
+    from tskew.verify import verify
+
+    # 111, 2 and 3 tie at 2; -5 and 40 tie at 3; 7 is seen once.
+    values = [111, 2, 2, 3, 111, 3, -5, 40, -5, 40, -5, 40, 7]
+    rows = {"n": values}
+    spec = {"n": tf.io.FixedLenFeature([], tf.int64)}
+
+    def tft_ids(i):
+        return {"all": tft.compute_and_apply_vocabulary(i["n"]),
+                "top": tft.compute_and_apply_vocabulary(i["n"], top_k=3),
+                "thr": tft.compute_and_apply_vocabulary(i["n"], frequency_threshold=2, top_k=4)}
+
+    def ts_ids(i):
+        return {"all": ts.compute_and_apply_vocabulary(i["n"]),
+                "top": ts.compute_and_apply_vocabulary(i["n"], top_k=3),
+                "thr": ts.compute_and_apply_vocabulary(i["n"], frequency_threshold=2, top_k=4)}
+
+    want = run_tft(tft_ids, rows, spec, tmp_path)
+    tfn = ts.analyze(ts_ids, rows, schema={"n": ts.int64(False)})
+    got = tfn.transform(rows)
+    for name in ("all", "top", "thr"):
+        assert got[name].tolist() == want[name].tolist(), name
+    assert got["all"].tolist()[:4] == [4, 3, 3, 2]  # ids: 40, -5 | 3, 2, 111 | 7
+    report = verify(tfn, {"n": [*values, 999]})
+    assert report.ok and {r.backend for r in report.rows} >= {"numpy", "tensorflow", "onnx"}

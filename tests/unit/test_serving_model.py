@@ -73,8 +73,15 @@ def _keras_model(outputs: int = 1) -> keras.Model:
 
 
 def _serve(path, signature="serving_default") -> dict[str, np.ndarray]:
+    from tskew.exporters.signature import signature_inputs
+
     loaded = tf.saved_model.load(str(path))
-    feed = {k: tf.constant(v.tolist() if v.dtype == object else v) for k, v in RAW.items()}
+    wanted = signature_inputs(path, signature)  # only what the served outputs depend on
+    feed = {
+        k: tf.constant(v.tolist() if v.dtype == object else v)
+        for k, v in RAW.items()
+        if k in wanted
+    }
     return {k: v.numpy() for k, v in loaded.signatures[signature](**feed).items()}
 
 
@@ -118,6 +125,13 @@ def test_tf_keras_model_and_savedmodel_dir(tfn, tmp_path):
     stacked = tf_keras.layers.Lambda(lambda d: tf.stack([d["distance_z"], d["delay"]], 1))(inputs)
     legacy = tf_keras.Model(inputs, tf_keras.layers.Dense(1)(stacked))
     path = tfn.to_saved_model(tmp_path / "legacy", model=legacy)
+    # The model reads distance_z and delay: carrier is not a serving input.
+    loaded = tf.saved_model.load(str(path))
+    assert sorted(loaded.signatures["serving_default"].structured_input_signature[1]) == [
+        "delay",
+        "delay__missing",
+        "distance",
+    ]
     transformed = _numpy_transformed(tfn)
     feed = {k: transformed[k] for k in ("distance_z", "delay")}
     want = np.asarray(legacy(feed))[:, 0]

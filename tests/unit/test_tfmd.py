@@ -75,11 +75,11 @@ def test_taxi_schema_pbtxt_as_ts_schema():
         assert len(schema) == 18
         assert schema["company"] == ts.string(nullable=True)  # presence without min_fraction
         assert schema["payment_type"] == ts.string(nullable=False)  # min_fraction: 1.0
-        assert schema["fare"] == ts.float64(nullable=False)
-        assert schema["dropoff_latitude"] == ts.float64(nullable=True)
+        assert schema["fare"] == ts.float32(nullable=False)  # TFT parses FLOAT as float32
+        assert schema["dropoff_latitude"] == ts.float32(nullable=True)
         assert schema["trip_start_hour"] == ts.int64(nullable=False)
         assert schema["pickup_census_tract"] == ts.int64(nullable=True)  # min_count: 0 only
-    assert ts.Schema.from_tfmd(path, float_dtype="float32")["fare"] == ts.float32(False)
+    assert ts.Schema.from_tfmd(path, float_dtype="float64")["fare"] == ts.float64(False)
 
 
 def test_schema_mapping_environments_and_unsupported_features():
@@ -109,8 +109,8 @@ def test_schema_mapping_environments_and_unsupported_features():
             "flag": ts.bool_(),
             "yes_no": ts.string(),
             "tf": ts.bool_(),
-            "x": ts.float64(),
-            "label": ts.float64(),
+            "x": ts.float32(),
+            "label": ts.float32(),
         }
     )
     with warnings.catch_warnings():

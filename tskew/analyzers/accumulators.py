@@ -197,12 +197,25 @@ class ValueCounts:
         return sorted_value_at(self.values, self.counts, positions)
 
     def ranked(self) -> tuple[np.ndarray, np.ndarray]:
-        """(values, counts) by decreasing count, ties by decreasing value (TFT's order)."""
+        """(values, counts) by decreasing count, ties by decreasing value (TFT's order).
+
+        TFT's vocabulary holds the bytes of each value, so int64 ties are ordered by their
+        decimal text, not numerically: 2 comes before 111 (b"2" > b"111").
+
+        Example:
+            >>> from tskew.ops.values import Col
+            >>> acc = ValueCounts("int64").add(Col(np.array([111, 2, 2, 3, 3, 111, 7])))
+            >>> acc.ranked()[0].tolist()
+            [3, 2, 111, 7]
+        """
         values, counts = self.values, self.counts
         if self.dtype is DType.STRING:
             table = pa.table({"v": pa.array(values.tolist(), pa.string()), "c": counts})
             order = pc.sort_indices(table, sort_keys=[("c", "descending"), ("v", "descending")])
             order = np.asarray(order)
+        elif self.dtype is DType.INT64:
+            # ASCII decimal text: code-point order is byte order.
+            order = np.lexsort((values.astype(str), counts))[::-1]
         else:
             order = np.lexsort((values, counts))[::-1]  # count, then value, both descending
         return values[order], counts[order]

@@ -1,10 +1,11 @@
 """Export a `TransformFn` to an ONNX file, optionally merged with a model and a policy.
 
-Inputs are those of the TF signature: one ``[batch]`` tensor per raw feature the
-transform reads (dtype from the schema) plus ``<name>__missing`` (bool) for each
-nullable feature. Without a model the outputs are the transformed features (a
-feature named like a raw input is output as ``<name>__out``); with a model the one
-output is ``predictions``, after the policy.
+Inputs are those of the TF ``serving_default`` signature: one ``[batch]`` tensor per
+raw feature the served outputs depend on (all transformed features, or the model's
+inputs when a model is attached; dtype from the schema) plus ``<name>__missing``
+(bool) for each nullable one. Names are the features' own. Without a model the
+outputs are the transformed features (a feature named like a raw input is output as
+``<name>__out``); with a model the one output is ``predictions``, after the policy.
 
 A model is an ONNX file or ``ModelProto`` whose inputs are named like transformed
 features, or a Keras model (converted with ``tf2onnx``); it is merged into one graph
@@ -35,6 +36,7 @@ from tskew.exporters.onnx import (
     onnx_type,
     transform_model,
 )
+from tskew.exporters.signature import served_graph
 from tskew.schema import DType
 
 if TYPE_CHECKING:
@@ -66,13 +68,15 @@ def build_onnx(
     if model is None:
         if postprocess is not None:
             raise ArtifactError("a postprocess policy needs a model to post-process")
-        merged = transform_model(tfn.graph)
+        merged = transform_model(served_graph(tfn.graph))
     else:
         user = _prepare(load_model(model, tfn), tfn)
         feeds = _model_inputs(user, tfn)
+        # Only what the model reads: a label the transform also reads is not an input.
+        graph = served_graph(tfn.graph, feeds)
         transform = transform_model(
-            tfn.graph,
-            {FEED_PREFIX + name: (tfn.graph.outputs[name], dtype) for name, dtype in feeds.items()},
+            graph,
+            {FEED_PREFIX + name: (graph.outputs[name], dtype) for name, dtype in feeds.items()},
         )
         out_name = _pick_output(user, model_output)
         merged = onnx.compose.merge_models(

@@ -2,12 +2,18 @@
 
 Signatures:
 
-* ``transform_features``: one tensor per raw feature the transform reads
-  (shape ``[batch]``, dtype from the schema) -> the transformed features.
-* ``serving_default``: the same inputs -> the transformed features, or the
-  model's predictions (after the policy) when a model is attached.
+* ``transform_features``: one tensor per raw feature the transformed features
+  depend on (shape ``[batch]``, dtype from the schema) -> the transformed features.
+* ``serving_default``: one tensor per raw feature the served outputs depend on ->
+  the transformed features, or the model's predictions (after the policy) when a
+  model is attached; then only the features the model's inputs depend on are
+  required (not a label the transform also reads).
 * ``serving_tf_example``: ``examples``, a ``[batch]`` string tensor of serialized
-  ``tf.Example`` protos (TF Serving's convention) -> what ``serving_default`` returns.
+  ``tf.Example`` protos (TF Serving's convention) -> what ``serving_default`` returns;
+  it parses the features ``serving_default`` takes (others in an example are ignored).
+
+Input names are the features' own (see `tskew.exporters.signature` for TF's Python
+aliases); ``assets.extra/tskew_signatures.json`` lists each signature's inputs.
 
 Missing values: a nullable feature ``x`` has a second input ``x__missing``
 (bool, ``[batch]``), True where the value is missing; the value of ``x`` there is
@@ -25,7 +31,8 @@ Example:
 
 from __future__ import annotations
 
-import re
+import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +40,13 @@ import numpy as np
 
 from tskew.errors import ArtifactError
 from tskew.exporters.common import MISSING_SUFFIX
+from tskew.exporters.signature import (
+    MANIFEST_PATH,
+    SignatureSpec,
+    argument_names,
+    required_features,
+    signature_manifest,
+)
 from tskew.exporters.tensorflow import Lowering, TfCol, tf_dtype, tf_module
 from tskew.ir.graph import Graph
 from tskew.schema import DType
@@ -41,35 +55,18 @@ if TYPE_CHECKING:
     from tskew.policy import Policy
     from tskew.transform_fn import TransformFn
 
-# TF signature argument names (tensorflow/python/saved_model/signature_serialization.py).
-_VALID_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$")
+
+def raw_features(
+    graph: Graph, outputs: Iterable[str] | None = None
+) -> dict[str, tuple[DType, bool]]:
+    """name -> (dtype, nullable) of the raw features ``outputs`` (default: all) depend on."""
+    return required_features(graph, outputs)
 
 
-def raw_features(graph: Graph) -> dict[str, tuple[DType, bool]]:
-    """name -> (dtype, nullable) of every raw feature the graph reads, in schema order."""
-    out = {}
-    for name, nid in graph.inputs.items():
-        vtype = graph.nodes[nid].type
-        out[name] = (vtype.dtype, vtype.nullable)
-    return out
-
-
-def signature_input_names(graph: Graph) -> list[str]:
-    """The argument names of ``serving_default``: each feature, then ``<name>__missing``."""
-    names = []
-    for name, (_, nullable) in raw_features(graph).items():
-        names.append(name)
-        if nullable:
-            names.append(name + MISSING_SUFFIX)
-    for name in names:
-        if not _VALID_NAME.match(name):
-            raise ArtifactError(
-                f"feature {name!r} cannot be a TensorFlow signature argument (allowed: letters, "
-                "digits and _ . / > -, not starting with _ - / >); rename it in the schema"
-            )
-    if len(set(names)) != len(names):
-        raise ArtifactError(f"a feature name collides with a '{MISSING_SUFFIX}' input: {names}")
-    return names
+def signature_input_names(graph: Graph, outputs: Iterable[str] | None = None) -> list[str]:
+    """The argument names of a signature serving ``outputs``: each feature it depends on,
+    then ``<name>__missing``."""
+    return argument_names(required_features(graph, outputs))
 
 
 def checked_request(features: dict[str, Any], spec: dict[str, tuple[DType, bool]]) -> dict:
@@ -125,7 +122,7 @@ class TransformModule:
     ):
         tf = tf_module()
         self.graph = tfn.graph
-        self.features = raw_features(tfn.graph)
+        self.features = raw_features(tfn.graph)  # what transform_features takes
         self.module = tf.Module()
         self.lowering = Lowering(tfn.graph)
         self.module.tables = [t for t in self.lowering.tables.values() if t is not None]
@@ -144,25 +141,36 @@ class TransformModule:
             self.module.policy_tables = [
                 t for t in self.policy_lowering.tables.values() if t is not None
             ]
+        # serving_default serves the model's inputs (all outputs without a model), so it
+        # requires only the raw features those depend on.
+        self.served = list(self.model.input_dtypes) if self.model else list(tfn.graph.outputs)
+        self.serving_features = raw_features(tfn.graph, self.served)
 
     # --------------------------------------------------------------- compute
-    def transform(self, features: dict[str, Any]) -> dict[str, Any]:
-        """Raw feature tensors (plus ``<name>__missing`` masks) -> transformed tensors."""
+    def transform(
+        self, features: dict[str, Any], outputs: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Raw feature tensors (plus ``<name>__missing`` masks) -> transformed tensors.
+
+        Only ``outputs`` (default: all) are computed, from the raw features they read.
+        """
         tf = tf_module()
-        features = checked_request(features, self.features)
+        spec = self.features if outputs is None else raw_features(self.graph, outputs)
+        features = checked_request(features, spec)
         bound = {}
-        for name, (dtype, nullable) in self.features.items():
+        for name, (dtype, nullable) in spec.items():
             values = tf.convert_to_tensor(features[name], tf_dtype(dtype))
             mask = features.get(name + MISSING_SUFFIX) if nullable else None
             if mask is not None:
                 # Masked slots hold the numpy executor's filler, so no op sees user garbage.
                 values = tf.where(mask, tf.zeros_like(values), values)
             bound[name] = TfCol(values, mask)
-        return self.lowering(bound)
+        targets = None if outputs is None else {n: self.graph.outputs[n] for n in outputs}
+        return self.lowering(bound, targets)
 
     def serve(self, features: dict[str, Any]) -> dict[str, Any]:
         """Transform, then the model and the policy when attached."""
-        transformed = self.transform(features)
+        transformed = self.transform(features, self.served)
         if self.model is None:
             return transformed
         predictions = self.model(transformed)
@@ -171,10 +179,10 @@ class TransformModule:
         return self.policy_lowering({"predictions": TfCol(predictions)})
 
     # ------------------------------------------------------------ signatures
-    def input_signature(self) -> list[Any]:
+    def input_signature(self, features: dict[str, tuple[DType, bool]]) -> list[Any]:
         tf = tf_module()
         specs = []
-        for name, (dtype, nullable) in self.features.items():
+        for name, (dtype, nullable) in features.items():
             specs.append(tf.TensorSpec([None], tf_dtype(dtype), name=name))
             if nullable:
                 specs.append(tf.TensorSpec([None], tf.bool, name=name + MISSING_SUFFIX))
@@ -182,14 +190,17 @@ class TransformModule:
 
     def signatures(self) -> dict[str, Any]:
         tf = tf_module()
-        names = signature_input_names(self.graph)
-        specs = self.input_signature()
+        names = argument_names(self.features)
+        serving_names = argument_names(self.serving_features)
 
-        def by_name(args: tuple) -> dict[str, Any]:
-            return dict(zip(names, args, strict=True))
+        def transform_fn(*args: Any) -> dict[str, Any]:
+            return self.transform(dict(zip(names, args, strict=True)))
 
-        transform = tf.function(lambda *a: self.transform(by_name(a)), input_signature=specs)
-        serve = tf.function(lambda *a: self.serve(by_name(a)), input_signature=specs)
+        def serve_fn(*args: Any) -> dict[str, Any]:
+            return self.serve(dict(zip(serving_names, args, strict=True)))
+
+        transform = tf.function(transform_fn, input_signature=self.input_signature(self.features))
+        serve = tf.function(serve_fn, input_signature=self.input_signature(self.serving_features))
         from_examples = tf.function(
             lambda examples: self.serve(self.parse_examples(examples)),
             input_signature=[tf.TensorSpec([None], tf.string, name="examples")],
@@ -200,8 +211,23 @@ class TransformModule:
             "serving_tf_example": from_examples.get_concrete_function(),
         }
 
+    def signature_specs(self) -> dict[str, SignatureSpec]:
+        """What each exported signature takes and returns (written beside the SavedModel)."""
+        served = (
+            list(self.graph.outputs)
+            if self.model is None
+            else list(self.policy_graph.outputs)
+            if self.policy_lowering is not None
+            else ["predictions"]
+        )
+        return {
+            "serving_default": SignatureSpec(self.serving_features, served),
+            "transform_features": SignatureSpec(self.features, list(self.graph.outputs)),
+            "serving_tf_example": SignatureSpec(self.serving_features, served, examples=True),
+        }
+
     def parse_examples(self, serialized: Any) -> dict[str, Any]:
-        """Serialized tf.Example protos -> feature tensors and missing masks.
+        """Serialized tf.Example protos -> the tensors and missing masks ``serve`` reads.
 
         float64 features travel as float_list (float32) in tf.Example, as TF stores them.
         """
@@ -215,12 +241,12 @@ class TransformModule:
         }
         spec = {
             name: tf.io.VarLenFeature(example_dtype[dtype])
-            for name, (dtype, _) in self.features.items()
+            for name, (dtype, _) in self.serving_features.items()
         }
         parsed = tf.io.parse_example(serialized, spec)
         n = tf.shape(serialized, out_type=tf.int64)[0]
         out = {}
-        for name, (dtype, nullable) in self.features.items():
+        for name, (dtype, nullable) in self.serving_features.items():
             sparse = parsed[name]
             counts = tf.math.unsorted_segment_sum(
                 tf.ones_like(sparse.indices[:, 0]), sparse.indices[:, 0], n
@@ -286,6 +312,9 @@ def export_saved_model(
     signatures = built.signatures()
     built.module.transform_features = signatures["transform_features"]
     tf.saved_model.save(built.module, str(path), signatures=signatures)
+    manifest = path / MANIFEST_PATH
+    manifest.parent.mkdir(exist_ok=True)
+    manifest.write_text(json.dumps(signature_manifest(built.signature_specs()), indent=1) + "\n")
     if tft_layout:
         write_tft(built, path)
     return path
@@ -353,11 +382,15 @@ def write_tft(built: TransformModule, path: Path) -> None:
     write_tft_layout(path, transform, raw_specs, output_specs, trackables=built.module.tables)
 
 
-def serving_inputs(tfn: TransformFn, data: Any) -> dict[str, np.ndarray]:
-    """The ``serving_default`` inputs for ``data`` (anything `TransformFn.transform` reads).
+def serving_inputs(
+    tfn: TransformFn, data: Any, outputs: Iterable[str] | None = None
+) -> dict[str, np.ndarray]:
+    """The signature inputs for ``data`` (anything `TransformFn.transform` reads).
 
     Values are conformed to the schema; a missing value becomes the filler (0, False
-    or "") plus True in ``<name>__missing``.
+    or "") plus True in ``<name>__missing``. ``outputs`` (default: all outputs, what
+    ``transform_features`` takes) limits the columns to the raw features they depend
+    on: pass the attached model's inputs for a ``serving_default`` with a model.
 
     Example:
         >>> import tskew as ts
@@ -373,7 +406,7 @@ def serving_inputs(tfn: TransformFn, data: Any) -> dict[str, np.ndarray]:
     batches = list(source.batches())
     table = pa.Table.from_batches(batches) if batches else source.schema.to_arrow().empty_table()
     columns = {}
-    for name, (dtype, nullable) in raw_features(tfn.graph).items():
+    for name, (dtype, nullable) in raw_features(tfn.graph, outputs).items():
         col = table.column(name).combine_chunks()
         filler = "" if dtype is DType.STRING else False if dtype is DType.BOOL else 0
         columns[name] = col.fill_null(filler).to_numpy(zero_copy_only=False)
@@ -385,16 +418,19 @@ def serving_inputs(tfn: TransformFn, data: Any) -> dict[str, np.ndarray]:
 def run_transform(tfn: TransformFn, columns: dict[str, Any]) -> dict[str, np.ndarray]:
     """Run the TF lowering of ``tfn`` in a ``tf.function`` (what the SavedModel runs).
 
-    ``columns`` maps feature -> numpy values, plus ``<name>__missing`` masks.
+    ``columns`` maps feature -> numpy values, plus ``<name>__missing`` masks; columns
+    no output depends on are ignored.
     """
     tf = tf_module()
     built = TransformModule(tfn)
     fn = built.signatures()["transform_features"]
     dtypes = {name: tf_dtype(dtype) for name, (dtype, _) in built.features.items()}
+    wanted = set(argument_names(built.features))
     out = fn(
         **{
             name: tf.constant(_tensor_ready(v), dtypes.get(name, tf.bool))
             for name, v in columns.items()
+            if name in wanted
         }
     )
     return {name: _from_tensor(t) for name, t in out.items()}

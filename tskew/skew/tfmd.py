@@ -402,11 +402,11 @@ def schema_from_tfmd(
     schema: Any,
     *,
     environment: str | None = None,
-    float_dtype: str = "float64",
+    float_dtype: str = "float32",
 ) -> Schema:
     """A `tskew.Schema` from a TFMD ``Schema`` proto or the path of one (see `load_tfmd_schema`).
 
-    Types: INT -> int64 (bool with a ``bool_domain``), FLOAT -> ``float_dtype`` (float64 by
+    Types: INT -> int64 (bool with a ``bool_domain``), FLOAT -> ``float_dtype`` (float32 by
     default), BYTES -> string (bool when its ``bool_domain`` uses the spellings tskew parses:
     true/false/1/0). Nullable unless ``presence.min_fraction`` is 1 (TFDV's "present in every
     example"); no ``presence`` means nullable. Deprecated features (``deprecated`` or lifecycle
@@ -418,8 +418,9 @@ def schema_from_tfmd(
         environment: keep only the features TFDV validates in this environment (e.g.
             "SERVING" drops a label declared ``not_in_environment: "SERVING"``); a feature
             without environments is kept when ``default_environment`` is empty or lists it.
-        float_dtype: "float64" keeps every digit a CSV or Parquet column has; pass "float32"
-            to match a tf.Example ``float_list`` (what TFT parses a FLOAT feature into).
+        float_dtype: "float32" (the default) is what TFT parses a FLOAT feature into (a
+            tf.Example ``float_list``), so statistics and comparisons match TFT's; "float64"
+            keeps every digit a CSV or Parquet column has.
     """
     pb2 = _pb2("schema_pb2")
     proto = schema if is_tfmd_schema(schema) else load_tfmd_schema(schema)
