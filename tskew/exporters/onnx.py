@@ -37,10 +37,10 @@ from typing import Any
 
 import numpy as np
 
-from tskew.errors import UnsupportedOpError
-from tskew.exporters.common import MISSING_SUFFIX, GraphLowering, LoweringTable, optional_import
+from tskew.exporters.common import MISSING_SUFFIX, optional_import
 from tskew.ir.graph import Graph
 from tskew.ir.nodes import Node
+from tskew.lowering import GraphLowering, LoweringTable
 from tskew.ops.elementwise import _INT64_MAX_AS_FLOAT
 from tskew.ops.strings import _PATTERNS, CROSS_SEPARATOR
 from tskew.ops.typing import promote
@@ -90,6 +90,12 @@ LOWERINGS = LoweringTable(
         "lower": "ONNX's StringNormalizer depends on the serving machine's C++ locale and maps "
         "case differently from tskew; lower-case the data before it reaches the model",
         "strip": "no ONNX operator edits string contents; strip the data upstream",
+        **{
+            f"cast(string)->{to}": f"string -> {to}: ONNX Runtime's Cast parses with std::stod, "
+            "which fails on text beyond the float range instead of giving a value or a null; "
+            "parse floats before the model (e.g. declare the column as a float in the schema)"
+            for to in ("float32", "float64")
+        },
     },
 )
 lowering = LOWERINGS.register
@@ -502,14 +508,6 @@ def _parse_strings(ctx: Lowering, x: Value, to: DType) -> Value:
     s = _values(x)
     if to is DType.STRING:
         return ctx.result(s, x)
-    if to.is_float:
-        raise UnsupportedOpError(
-            "cast",
-            BACKEND,
-            f"string -> {to}: ONNX Runtime's Cast parses with std::stod, which fails on text "
-            "beyond the float range instead of giving a value or a null; parse floats before "
-            "the model (e.g. declare the column as a float in the schema)",
-        )
     if to is DType.BOOL:
         ok = b.op("RegexFullMatch", s, pattern=_PATTERNS[DType.BOOL].strip("^$"))
         parsed = b.op("RegexFullMatch", s, pattern="(?i:true)|1")
