@@ -17,7 +17,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -84,6 +84,18 @@ class LoweringTable:
             yield
         finally:
             del self._fns[name]
+
+    def declared_unsupported(self, graph: Graph, targets: Iterable[int] | None = None):
+        """``signature -> reason`` for the nodes (above ``targets``) this backend declares
+        it cannot express; a graph free of them lowers unless a row is missing."""
+        ids = graph.ancestors(targets) if targets is not None else range(len(graph.nodes))
+        out: dict[str, str] = {}
+        for nid in sorted(ids):
+            node = graph.nodes[nid]
+            status = self.status(node.op, signature(graph, node))
+            if status.startswith("unsupported: "):
+                out[signature(graph, node)] = status.removeprefix("unsupported: ")
+        return out
 
     def check(self, graph: Graph) -> None:
         """Fail before emitting anything when the graph has an op this backend lacks."""
