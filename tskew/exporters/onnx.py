@@ -44,6 +44,7 @@ from tskew.lowering import GraphLowering, LoweringTable
 from tskew.ops.elementwise import _INT64_MAX_AS_FLOAT
 from tskew.ops.strings import _PATTERNS, CROSS_SEPARATOR
 from tskew.ops.typing import promote
+from tskew.ops.values import NullMasks
 from tskew.schema import DType
 
 BACKEND = "onnx"
@@ -154,6 +155,7 @@ class Lowering(GraphLowering):
     def __init__(self, graph: Graph, builder: Builder | None = None):
         super().__init__(graph)
         self.b = builder or Builder()
+        self.masks = NullMasks(OnnxCol, lambda a, b: self.b.op("Or", a, b))
 
     def __call__(
         self, inputs: Mapping[str, OnnxCol], targets: Mapping[str, int] | None = None
@@ -167,18 +169,10 @@ class Lowering(GraphLowering):
         return name if src is to else self.b.op("Cast", name, to=onnx_type(to))
 
     def mask_of(self, *vals: Value) -> str | None:
-        masks = [v.mask for v in vals if isinstance(v, OnnxCol) and v.mask is not None]
-        if not masks:
-            return None
-        out = masks[0]
-        for m in masks[1:]:
-            out = self.b.op("Or", out, m)
-        return out
+        return self.masks.mask_of(*vals)
 
     def result(self, values: str, *inputs: Value, mask: str | None = None) -> Value:
-        if any(isinstance(v, OnnxCol) for v in inputs):
-            return OnnxCol(values, self.mask_of(*inputs) if mask is None else mask)
-        return values
+        return self.masks.result(values, *inputs, mask=mask)
 
     def missing(self, x: OnnxCol, dtype: DType) -> str | None:
         """True where x is null or (for floats) NaN; None when it can't be."""

@@ -1,7 +1,7 @@
 """TensorFlow values of the lowering: `TfCol` (values + null mask) and its helpers.
 
 A row value is a `TfCol`, exactly as the numpy executor's `Col`; dataset values
-are plain tensors. The helpers combine null masks the way the numpy rules do.
+are plain tensors. Nulls propagate by the rules of `tskew.ops.values.NullMasks`.
 TensorFlow is imported lazily: it is an optional dependency (``tskew[tf]``).
 
 Example:
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tskew.exporters.common import optional_import
+from tskew.ops.values import NullMasks
 from tskew.schema import DType
 
 
@@ -47,34 +48,11 @@ class TfCol:
 
 
 Value = Any  # TfCol | tf.Tensor (dataset value)
-
-
-def values_of(v: Value) -> Any:
-    """The tensor of a row or dataset value."""
-    return v.values if isinstance(v, TfCol) else v
-
-
-def is_row(v: Value) -> bool:
-    return isinstance(v, TfCol)
-
-
-def mask_of(*vals: Value) -> Any:
-    """OR of the null masks of the row inputs (nulls propagate); None when none has one."""
-    tf = tf_module()
-    masks = [v.mask for v in vals if isinstance(v, TfCol) and v.mask is not None]
-    if not masks:
-        return None
-    out = masks[0]
-    for m in masks[1:]:
-        out = tf.logical_or(out, m)
-    return out
-
-
-def result(values: Any, *inputs: Value, mask: Any = None) -> Value:
-    """``values`` as a row value when any input is one (with their nulls), else a tensor."""
-    if any(is_row(v) for v in inputs):
-        return TfCol(values, mask_of(*inputs) if mask is None else mask)
-    return values
+MASKS = NullMasks(TfCol, lambda a, b: tf_module().logical_or(a, b))
+values_of = MASKS.values_of
+is_row = MASKS.is_row
+mask_of = MASKS.mask_of
+result = MASKS.result
 
 
 def cast(v: Value, dtype: DType) -> Any:
