@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tskew.catalog import all_ops
+from tskew.catalog import all_ops, get_op
 from tskew.errors import DataError, GraphError
 from tskew.ir.graph import Graph
 from tskew.ir.nodes import Node, make_attrs
@@ -182,8 +182,6 @@ def apply_op(op: str, *values: Value, **attrs: Any) -> Value:
         >>> apply_op("add", Col(np.array([1, 2])), np.array(0.5)).values.tolist()
         [1.5, 2.5]
     """
-    from tskew.catalog import get_op
-
     inputs = [Node(i, "const", (), (), _type_of(v)) for i, v in enumerate(values)]
     attr_t = make_attrs(**attrs)
     spec = get_op(op)

@@ -26,6 +26,7 @@ import numpy as np
 from tskew.errors import GraphError, UnsupportedOpError
 from tskew.ir.graph import Graph
 from tskew.ir.nodes import Node
+from tskew.ops.structural import const_value
 
 LoweringFn = Callable[..., Any]
 
@@ -137,8 +138,6 @@ class GraphLowering:
 
     def const_of(self, node_id: int) -> np.ndarray:
         """The value of a frozen constant node (analyzer results are constants by now)."""
-        from tskew.ops.structural import const_value
-
         node = self.graph.nodes[node_id]
         if node.op != "const":
             raise GraphError(f"node %{node_id} ({node.op}) must be a frozen constant")
