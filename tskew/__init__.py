@@ -29,15 +29,9 @@ from tskew.schema import DType, FeatureType, Schema, bool_, float32, float64, in
 
 __version__ = "0.1.0"
 
-_DSL = [
-    "abs", "apply_buckets", "apply_vocabulary", "bucketize", "cast", "clip",
-    "clip_by_quantiles", "compute_and_apply_vocabulary", "cross", "exp", "fill_missing",
-    "hash_strings", "impute", "is_missing", "log1p", "lower", "max", "mean", "min", "one_hot",
-    "quantiles", "scale_by_min_max", "scale_to_0_1", "scale_to_z_score", "sigmoid", "size",
-    "sqrt", "strip", "sum", "var", "vocabulary", "where",
-]  # fmt: skip
+# The ``ts.*`` functions (`tskew.dsl.public_names`: the op specs' ``dsl`` names and the
+# mappers) are resolved on first use, like these:
 _LAZY = {
-    **{name: ("tskew.dsl", name) for name in _DSL},
     "analyze": ("tskew.analysis", "analyze"),
     "analyze_and_transform": ("tskew.analysis", "analyze_and_transform"),
     "load": ("tskew.artifact", "load_transform_fn"),
@@ -52,15 +46,22 @@ _LAZY = {
     "Thresholds": ("tskew.skew.thresholds", "Thresholds"),
     "SkewMonitor": ("tskew.skew.monitor", "SkewMonitor"),
 }
-
-__all__ = [
+_EAGER = [
     "AnalyzeError", "ArtifactError", "ConfigError", "DType", "DataError", "FeatureType",
     "GraphError", "Schema", "SchemaError", "TraceError", "TskewError", "UnsupportedOpError",
-    "bool_", "float32", "float64", "int64", "string", *_LAZY,
+    "bool_", "float32", "float64", "int64", "string",
 ]  # fmt: skip
 
 
+def _public_names() -> list[str]:
+    from tskew.dsl import public_names
+
+    return [*_EAGER, *public_names(), *_LAZY]
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__all__":  # computed on demand: it needs the op catalog
+        return _public_names()
     if name in _LAZY:
         module, attr = _LAZY[name]
         value = importlib.import_module(module)
@@ -68,8 +69,15 @@ def __getattr__(name: str) -> Any:
             value = getattr(value, attr)
         globals()[name] = value
         return value
+    if not name.startswith("__"):
+        from tskew.dsl import public_function
+
+        fn = public_function(name)
+        if fn is not None:
+            globals()[name] = fn
+            return fn
     raise AttributeError(f"module 'tskew' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return sorted(_public_names())

@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from tskew.compiler import finalize
-from tskew.exporters.numpy import Executor
+from tskew.interpreter import Executor
 from tskew.io import open_source
 from tskew.ir.graph import Graph
 from tskew.plan import AccumulatorSpec, make_plan
@@ -227,7 +227,7 @@ def _analyze(
 
 def _transform_all(graph: Graph, batches: Iterable[pa.RecordBatch], workers: int) -> pa.Table:
     """Transform every batch (in order) with the frozen graph."""
-    from tskew.exporters.numpy import column_to_arrow
+    from tskew.interpreter import column_to_arrow
 
     kept: dict[int, pa.RecordBatch] = {}
     ids = list(graph.outputs.values())

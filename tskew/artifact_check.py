@@ -197,7 +197,7 @@ def check_metadata_json(obj: Any, where: str) -> dict:
 def check_frozen_graph(graph: Graph, schema: Schema, where: str) -> None:
     """What `Graph.verify` does not: a frozen graph holds no analyzers, constants hold
     their declared dtype, inputs match the schema, and sizes are within the limits."""
-    from tskew.ops.registry import get_op
+    from tskew.catalog import get_op
 
     for node in graph.nodes:
         at = f"{where}: node %{node.id} ({node.op})"

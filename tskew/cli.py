@@ -277,11 +277,9 @@ def _cmd_feature_skew(args: argparse.Namespace) -> int:
 
 
 def _cmd_ops(args: argparse.Namespace) -> int:
-    from tskew.ops.registry import all_ops
+    from tskew import catalog
 
-    for name, op in sorted(all_ops().items()):
-        kind = "analyzer" if op.analyzer else "op"
-        print(f"{name:<18} {kind:<9} {op.doc.splitlines()[0] if op.doc else ''}")
+    print("\n".join(catalog.ops_listing()))
     return 0
 
 

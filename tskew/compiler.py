@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from tskew.exporters.numpy import evaluate_dataset
+from tskew.catalog import get_op
+from tskew.interpreter import evaluate_dataset
 from tskew.ir.graph import Graph
 from tskew.ir.nodes import Node, make_attrs
 from tskew.ir.types import Shape
-from tskew.ops.registry import get_op
 from tskew.ops.structural import const as const_value
 from tskew.schema import DType
 
@@ -70,9 +70,7 @@ def _fold(graph: Graph) -> Graph:
             continue
         ins = [nodes[i] for i in node.inputs]
         if all(i.op == "const" for i in ins):
-            value = evaluate_dataset(
-                node.op, node.attr_dict, [const_value(i.attr_dict) for i in ins]
-            )
+            value = evaluate_dataset(nodes, node, [const_value(i.attr_dict) for i in ins])
             nodes[pos] = const_node(pos, value, node.type.dtype)
         elif node.op == "where" and ins[0].op == "const" and ins[0].type.shape is Shape.SCALAR:
             chosen = ins[1] if bool(const_value(ins[0].attr_dict)) else ins[2]

@@ -336,3 +336,59 @@ def strip(x: Column) -> Column:
 def is_missing(x: Column) -> Column:
     """True where x is null (or NaN for floats); never null itself."""
     return _node("is_missing", _require_column(x, "is_missing"))
+
+
+# ------------------------------------------------------------ public names
+
+# TFT mappers and helpers that compose several ops (every other public function adds one op,
+# and is named by its op spec's ``dsl`` fact).
+MAPPERS = (
+    "bucketize",
+    "clip_by_quantiles",
+    "compute_and_apply_vocabulary",
+    "impute",
+    "scale_by_min_max",
+    "scale_to_0_1",
+    "scale_to_z_score",
+)
+
+
+def public_names() -> list[str]:
+    """Every ``ts.*`` function: the ops' ``dsl`` names and the `MAPPERS`.
+
+    Example:
+        >>> "scale_to_z_score" in public_names() and "log1p" in public_names()
+        True
+    """
+    from tskew.catalog import dsl_names
+
+    return sorted({*dsl_names(), *MAPPERS})
+
+
+def public_function(name: str) -> Any:
+    """The ``ts.<name>`` function, or None.
+
+    An op spec with ``dsl=name`` and no hand-written function here gets a generic
+    one, ``ts.<name>(*inputs, **attrs)``, so a new op needs only its spec.
+    """
+    from tskew.catalog import all_ops
+
+    if name in MAPPERS:
+        return globals()[name]
+    spec = next((s for s in all_ops().values() if s.dsl == name), None)
+    if spec is None:
+        return None
+    fn = globals().get(name)
+    if callable(fn) and getattr(fn, "__module__", None) == __name__:
+        return fn
+    return _op_function(spec.name, spec.doc)
+
+
+def _op_function(op: str, doc: str) -> Any:
+    def fn(*inputs: Any, **attrs: Any) -> Column:
+        _require_column(_first_column(inputs), op)
+        return _node(op, *inputs, **attrs)
+
+    fn.__name__ = fn.__qualname__ = op
+    fn.__doc__ = doc
+    return fn

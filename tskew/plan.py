@@ -21,9 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tskew.analyzers.distribution import max_refinement_passes
-from tskew.analyzers.extract import accumulator_kind
+from tskew.catalog import get_op
 from tskew.ir.graph import Graph
-from tskew.ops.registry import get_op
+from tskew.ir.nodes import Node
 from tskew.schema import DType
 from tskew.tracing import describe_node
 
@@ -81,6 +81,12 @@ def max_passes(plan: Plan) -> int:
     return (len(plan.phases) + 1) * (1 + max_refinement_passes())
 
 
+def analyzer_accumulator(graph: Graph, node: Node) -> AccumulatorSpec:
+    """The accumulator that computes analyzer ``node`` (its spec picks the kind per dtype)."""
+    src = graph.nodes[node.inputs[0]]
+    return AccumulatorSpec(get_op(node.op).accumulator_for(src.type.dtype), src.id, src.type.dtype)
+
+
 def statistics_kind(dtype: DType, categorical: bool = False) -> str:
     """The accumulator that describes a feature: counts for categories, else a distribution."""
     if categorical or not dtype.is_numeric or dtype is DType.BOOL:
@@ -121,10 +127,8 @@ def make_plan(graph: Graph, statistics: bool = True) -> Plan:
         ids = analyzers_by_phase.get(index, [])
         specs: dict[tuple[str, int], AccumulatorSpec] = {}
         for aid in ids:
-            node = graph.nodes[aid]
-            src = graph.nodes[node.inputs[0]]
-            kind = accumulator_kind(node.op, src.type.dtype)
-            specs.setdefault((kind, src.id), AccumulatorSpec(kind, src.id, src.type.dtype))
+            spec = analyzer_accumulator(graph, graph.nodes[aid])
+            specs.setdefault((spec.kind, spec.node), spec)
         if index == 0 and statistics:
             for spec in input_statistic_specs(graph):
                 specs.setdefault((spec.kind, spec.node), spec)

@@ -86,7 +86,7 @@ class Policy:
 
         This is the reference the TF and ONNX lowerings are tested against.
         """
-        from tskew.exporters.numpy import Executor
+        from tskew.interpreter import Executor
 
         preds = prediction_array(predictions)
         width = preds.shape[1] if preds.ndim == 2 else None

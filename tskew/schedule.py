@@ -38,14 +38,13 @@ import pyarrow as pa
 
 from tskew.analyzers.accumulators import ACCUMULATORS
 from tskew.analyzers.distribution import Distribution, Probe, RankSearch
-from tskew.analyzers.extract import accumulator_kind, extract
+from tskew.catalog import CATEGORY_OPS, get_op
 from tskew.compiler import freeze
 from tskew.errors import AnalyzeError
-from tskew.exporters.numpy import Executor
+from tskew.interpreter import Executor
 from tskew.ir.graph import Graph
-from tskew.ops.registry import get_op
-from tskew.plan import AccumulatorSpec, feature_statistic_specs
-from tskew.statistics import CATEGORY_OPS, distribution_ranks
+from tskew.plan import AccumulatorSpec, analyzer_accumulator, feature_statistic_specs
+from tskew.statistics import distribution_ranks
 from tskew.tracing import describe_node
 
 ROWS = "__rows__"  # key of the row count beside the accumulators of a pass
@@ -162,9 +161,7 @@ class Scheduler:
         return out
 
     def _spec_of(self, aid: int) -> AccumulatorSpec:
-        node = self.graph.nodes[aid]
-        src = self.graph.nodes[node.inputs[0]]
-        return AccumulatorSpec(accumulator_kind(node.op, src.type.dtype), src.id, src.type.dtype)
+        return analyzer_accumulator(self.graph, self.graph.nodes[aid])
 
     def _ready(self, nid: int) -> bool:
         """Every analyzer above ``nid`` in the current graph is frozen."""
@@ -255,7 +252,8 @@ class Scheduler:
             node = self.graph.nodes[aid]
             src = self.graph.nodes[node.inputs[0]]
             what = describe_node(self.graph.nodes, src, 3)
-            values[aid] = extract(node.op, node.attr_dict, self.done[spec], src.type.dtype, what)
+            extract = get_op(node.op).extract
+            values[aid] = extract(node.attr_dict, self.done[spec], src.type.dtype, what)
         if values:
             self.values.update(values)
             self.current = freeze(self.current, values)

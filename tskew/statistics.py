@@ -32,10 +32,6 @@ TOP_VALUES = 10  # for float features, whose values rarely repeat
 TOP_CATEGORIES = 1000  # for string, bool and int64 features: the skew baseline's categories
 HISTOGRAM_BINS = 10  # equal-width bins between the finite min and max (TFDV's standard histogram)
 PERCENTILES = 100  # exact percentiles: the grid of the KS, Wasserstein and PSI comparisons
-# Ops whose int64 output is a category id: described (and compared) as categories, not numbers.
-CATEGORY_OPS = frozenset(
-    {"apply_vocabulary", "hash_strings", "apply_buckets", "top_k", "map_labels"}
-)
 
 
 def distribution_ranks(n: int) -> list[int]:

@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from tskew.catalog import get_op
 from tskew.errors import SchemaError, TraceError
 from tskew.foreign_calls import foreign_call_error
 from tskew.ir.graph import Graph
 from tskew.ir.nodes import Node, make_attrs
 from tskew.ir.types import Shape, ValueType
-from tskew.ops.registry import get_op
 from tskew.schema import DType, Schema, as_dtype, unknown_name_message
 
 
@@ -49,6 +49,7 @@ class GraphBuilder:
         opdef = get_op(op)
         try:
             vtype = opdef.infer([self.nodes[i].type for i in inputs], dict(attr_t))
+            opdef.check_attrs(dict(attr_t))  # after the type rule, whose messages are sharper
         except TraceError as err:
             args = ", ".join(self.describe(i) for i in inputs)
             raise TraceError(f"{err} (in {op}({args}))") from None

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from tskew.exporters.numpy import Executor, column_to_arrow
+from tskew.interpreter import Executor, column_to_arrow
 from tskew.io.bad_records import BadRecord
 from tskew.ir.graph import Graph
 from tskew.schema import FeatureType, Schema

@@ -22,16 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from tskew.catalog import ulp_tolerances
 from tskew.errors import UnsupportedOpError
 from tskew.transform_fn import TransformFn
 
-# Ops whose results may differ from numpy, in ulp, per backend. TensorFlow's vectorised
-# kernels were measured up to 3 ulp (float64) and 4 ulp (float32 sigmoid) on large batches
-# (tests/property/test_backend_parity.py); ONNX has no Log1p (tskew/exporters/onnx.py).
-ULP_TOLERANCE: dict[str, dict[str, int]] = {
-    "tensorflow": {"log1p": 4, "exp": 4, "sigmoid": 4},
-    "onnx": {"log1p": 2, "exp": 1, "sigmoid": 1},
-}
+# backend -> op -> ulp its results may differ from numpy: each op spec's ``ulp`` fact.
+ULP_TOLERANCE: dict[str, dict[str, int]] = ulp_tolerances()
 FLUSHES_SUBNORMALS = {"tensorflow"}
 
 

@@ -143,13 +143,13 @@ def test_every_command_fails_with_exit_2(files, capsys, tmp_path):
 
 
 def test_unexpected_errors_exit_2_and_debug_adds_the_traceback(monkeypatch, capsys, tmp_path):
+    import tskew.catalog
     import tskew.demo
-    import tskew.ops.registry
 
     def broken():
         raise RuntimeError("registry exploded")
 
-    monkeypatch.setattr(tskew.ops.registry, "all_ops", broken)
+    monkeypatch.setattr(tskew.catalog, "all_ops", broken)
     line = _fails(["ops"], capsys, "RuntimeError: registry exploded", "--debug")
     assert "Traceback" not in line
     assert cli.main(["--debug", "ops"]) == 2
@@ -172,12 +172,12 @@ def test_unexpected_errors_exit_2_and_debug_adds_the_traceback(monkeypatch, caps
 
 
 def test_multi_line_and_huge_messages_stay_on_one_line(monkeypatch, capsys):
-    import tskew.ops.registry
+    import tskew.catalog
 
     def noisy():
         raise ts.DataError("first line\n  second line\n" + "x" * 5000)
 
-    monkeypatch.setattr(tskew.ops.registry, "all_ops", noisy)
+    monkeypatch.setattr(tskew.catalog, "all_ops", noisy)
     line = _fails(["ops"], capsys, "first line second line", "--debug prints all of it")
     assert len(line) < cli.MAX_MESSAGE + 200
 

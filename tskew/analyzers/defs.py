@@ -1,23 +1,27 @@
 """Analyzer ops: full-pass statistics usable inside expressions.
 
 Each analyzer node reads one per-row value and yields a dataset value (a
-scalar or a vector) once the analyze phase has seen all rows. Which
-accumulator computes it is decided in `tskew.analyzers.accumulators`.
+scalar or a vector) once the analyze phase has seen all rows. Each spec names
+the accumulator kind that computes it (`tskew.analyzers.accumulators`,
+`tskew.analyzers.distribution`) and its extraction (`tskew.analyzers.extract`).
 
 Example:
     >>> from tskew.ir.types import ValueType
-    >>> from tskew.schema import DType
-    >>> get_op("quantiles").infer([ValueType(DType.FLOAT32, True)], {"num_buckets": 4})
+    >>> quantiles = {s.name: s for s in SPECS}["quantiles"]
+    >>> quantiles.infer([ValueType(DType.FLOAT32, True)], {"num_buckets": 4})
     float32[vector]
+    >>> quantiles.accumulator_for(DType.FLOAT32), quantiles.accumulator_for(DType.STRING)
+    ('distribution', 'counts')
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from tskew.analyzers import extract as ex
 from tskew.errors import TraceError
 from tskew.ir.types import Shape, ValueType
-from tskew.ops.registry import get_op, register_analyzer
+from tskew.ops.registry import Attr, Extractor, OpList, OpSpec, TypeRule
 from tskew.ops.typing import NUMERIC, require, require_scalar_row
 from tskew.schema import DType
 
@@ -72,38 +76,84 @@ def _vocabulary_type(ts: list[ValueType], attrs: dict[str, Any]) -> ValueType:
     return ValueType(x.dtype, False, Shape.VECTOR)
 
 
-_ANALYZERS = [
-    ("mean", _scalar(DType.FLOAT64, "mean"), "mean of non-missing values (exact, float64)"),
-    ("var", _scalar(DType.FLOAT64, "var"), "population variance, ddof=0 (exact, float64)"),
-    ("min", _scalar(None, "min"), "smallest non-missing value"),
-    ("max", _scalar(None, "max"), "largest non-missing value"),
-    ("sum", _sum_type, "exact sum of non-missing values"),
-    (
-        "size",
-        _scalar(DType.INT64, "size", (*NUMERIC, DType.STRING, DType.BOOL)),
-        "number of non-missing values",
-    ),
-    (
-        "quantiles",
-        _quantiles_type,
-        "num_buckets-1 exact boundaries: value at sorted position (k*n)//num_buckets",
-    ),
-    ("quantile", _quantile_type, "exact q-quantile: value at sorted position floor(q*n)"),
-    (
-        "vocabulary",
-        _vocabulary_type,
-        "values by decreasing count, ties by decreasing value; top_k / frequency_threshold",
-    ),
-    (
-        "most_frequent",
-        _scalar(None, "most_frequent", NUMERIC + VOCAB_DTYPES),
-        "the most frequent value, ties to the largest",
-    ),
-]
+def _analyzer(
+    name: str,
+    infer: TypeRule,
+    doc: str,
+    accumulator: str,
+    extract: Extractor,
+    dsl: str | None = None,
+    **attrs: Attr,
+) -> None:
+    SPECS.add(OpSpec(name, infer, None, doc, attrs, dsl, accumulator=accumulator, extract=extract))
 
-for _name, _infer, _doc in _ANALYZERS:
-    register_analyzer(_name, _infer, _doc)
 
-ANALYZER_OPS = frozenset(name for name, _, _ in _ANALYZERS)
+SPECS = OpList()
+_ANY = (*NUMERIC, DType.STRING, DType.BOOL)
+_analyzer(
+    "mean",
+    _scalar(DType.FLOAT64, "mean"),
+    "mean of non-missing values (exact, float64)",
+    "moments",
+    ex.extract_mean,
+    dsl="mean",
+)
+_analyzer(
+    "var",
+    _scalar(DType.FLOAT64, "var"),
+    "population variance, ddof=0 (exact, float64)",
+    "moments",
+    ex.extract_var,
+    dsl="var",
+)
+_analyzer(
+    "min", _scalar(None, "min"), "smallest non-missing value", "minmax", ex.extract_min, dsl="min"
+)
+_analyzer(
+    "max", _scalar(None, "max"), "largest non-missing value", "minmax", ex.extract_max, dsl="max"
+)
+_analyzer("sum", _sum_type, "exact sum of non-missing values", "moments", ex.extract_sum, dsl="sum")
+_analyzer(
+    "size",
+    _scalar(DType.INT64, "size", _ANY),
+    "number of non-missing values",
+    "moments",
+    ex.extract_size,
+    dsl="size",
+)
+_analyzer(
+    "quantiles",
+    _quantiles_type,
+    "num_buckets-1 exact boundaries: value at sorted position (k*n)//num_buckets",
+    "distribution",
+    ex.extract_quantiles,
+    dsl="quantiles",
+    num_buckets=Attr(int),
+)
+_analyzer(
+    "quantile",
+    _quantile_type,
+    "exact q-quantile: value at sorted position floor(q*n)",
+    "distribution",
+    ex.extract_quantile,
+    q=Attr((int, float)),
+)
+_analyzer(
+    "vocabulary",
+    _vocabulary_type,
+    "values by decreasing count, ties by decreasing value; top_k / frequency_threshold",
+    "counts",
+    ex.extract_vocabulary,
+    dsl="vocabulary",
+    top_k=Attr((int, type(None)), required=False),
+    frequency_threshold=Attr((int, float, type(None)), required=False),
+)
+_analyzer(
+    "most_frequent",
+    _scalar(None, "most_frequent", NUMERIC + VOCAB_DTYPES),
+    "the most frequent value, ties to the largest",
+    "counts",
+    ex.extract_most_frequent,
+)
 
-__all__ = ["ANALYZER_OPS", "get_op"]
+ANALYZER_OPS = frozenset(spec.name for spec in SPECS)

@@ -1,4 +1,4 @@
-"""Turn a filled accumulator into an analyzer's frozen value.
+"""Turn a filled accumulator into an analyzer's frozen value: one function per analyzer.
 
 Example:
     >>> import numpy as np
@@ -20,26 +20,7 @@ from tskew.analyzers.distribution import Distribution
 from tskew.errors import AnalyzeError
 from tskew.schema import DType
 
-# analyzer op -> accumulator kind that computes it (string inputs always use counts)
-ACCUMULATOR_FOR = {
-    "mean": "moments",
-    "var": "moments",
-    "sum": "moments",
-    "size": "moments",
-    "min": "minmax",
-    "max": "minmax",
-    "quantiles": "distribution",
-    "quantile": "distribution",
-    "vocabulary": "counts",
-    "most_frequent": "counts",
-}
-
-
-def accumulator_kind(op: str, dtype: DType) -> str:
-    kind = ACCUMULATOR_FOR[op]
-    if dtype in (DType.STRING, DType.BOOL) and kind != "minmax":
-        return "counts"  # string and bool values are always counted one by one
-    return kind
+Ranked = ValueCounts | Distribution  # accumulators that can tell the value at a sorted position
 
 
 def quantile_boundaries(acc: ValueCounts | Distribution, num_buckets: int) -> np.ndarray:
@@ -59,47 +40,79 @@ def vocabulary(acc: ValueCounts, top_k: int | None, frequency_threshold: float |
     return values
 
 
-def extract(op: str, attrs: dict[str, Any], acc: Any, dtype: DType, what: str) -> np.ndarray:
-    """The frozen value of analyzer ``op`` over input described by ``what``.
+# Each analyzer's spec (`tskew.analyzers.defs`) names its extraction below:
+# ``extract(attrs, acc, dtype, what)`` with ``what`` describing the input for errors.
 
-    Raises:
-        AnalyzeError: when the analyzer saw no values it could use.
-    """
-    if op == "vocabulary":
-        return vocabulary(acc, attrs.get("top_k"), attrs.get("frequency_threshold"))
-    if op == "size":
-        n = (
-            acc.exact.count + acc.exact.posinf_count + acc.exact.neginf_count
-            if isinstance(acc, Moments)
-            else acc.total
-        )
-        return np.asarray(n, np.int64)
+
+def extract_mean(attrs: dict[str, Any], acc: Moments, dtype: DType, what: str) -> np.ndarray:
+    _require_moments_values("mean", acc, what)
+    return np.asarray(acc.exact.mean(), np.float64)
+
+
+def extract_var(attrs: dict[str, Any], acc: Moments, dtype: DType, what: str) -> np.ndarray:
+    _require_moments_values("var", acc, what)
+    return np.asarray(acc.exact.variance(), np.float64)
+
+
+def extract_sum(attrs: dict[str, Any], acc: Moments, dtype: DType, what: str) -> np.ndarray:
+    """The exact sum (0 when no value was seen): int64 for int64 input, else float64."""
+    if dtype is DType.INT64:
+        return np.asarray(_exact_int_sum(acc, what), np.int64)
+    return np.asarray(acc.exact.total(), np.float64)
+
+
+def extract_size(attrs: dict[str, Any], acc: Moments | ValueCounts, dtype: DType, what: str):
+    """Non-missing values: counted by moments for numbers, by value counts otherwise."""
     if isinstance(acc, Moments):
-        seen = acc.exact.count + acc.exact.posinf_count + acc.exact.neginf_count
-        if seen == 0 and op != "sum":
-            raise _no_values(op, what, acc.null_count + acc.exact.nan_count)
-        if op == "mean":
-            return np.asarray(acc.exact.mean(), np.float64)
-        if op == "var":
-            return np.asarray(acc.exact.variance(), np.float64)
-        if dtype is DType.INT64:  # op == "sum"
-            return np.asarray(_exact_int_sum(acc, what), np.int64)
-        return np.asarray(acc.exact.total(), np.float64)
-    if isinstance(acc, MinMax):
-        value = acc.min if op == "min" else acc.max
-        if value is None:
-            raise _no_values(op, what, None)
-        return np.asarray(value, dtype.numpy)
+        return np.asarray(_moments_seen(acc), np.int64)
+    return np.asarray(acc.total, np.int64)
+
+
+def extract_min(attrs: dict[str, Any], acc: MinMax, dtype: DType, what: str) -> np.ndarray:
+    if acc.min is None:
+        raise _no_values("min", what, None)
+    return np.asarray(acc.min, dtype.numpy)
+
+
+def extract_max(attrs: dict[str, Any], acc: MinMax, dtype: DType, what: str) -> np.ndarray:
+    if acc.max is None:
+        raise _no_values("max", what, None)
+    return np.asarray(acc.max, dtype.numpy)
+
+
+def extract_quantiles(attrs: dict[str, Any], acc: Ranked, dtype: DType, what: str):
+    _require_ranked_values("quantiles", acc, what)
+    return quantile_boundaries(acc, attrs["num_buckets"])
+
+
+def extract_quantile(attrs: dict[str, Any], acc: Ranked, dtype: DType, what: str):
+    """The value at sorted position floor(q * n) (exact: q as a fraction)."""
+    _require_ranked_values("quantile", acc, what)
+    position = min(acc.total - 1, int(Fraction(attrs["q"]) * acc.total))
+    return acc.value_at(np.array([position]))[0:1].reshape(())
+
+
+def extract_vocabulary(attrs: dict[str, Any], acc: ValueCounts, dtype: DType, what: str):
+    return vocabulary(acc, attrs.get("top_k"), attrs.get("frequency_threshold"))
+
+
+def extract_most_frequent(attrs: dict[str, Any], acc: Ranked, dtype: DType, what: str):
+    _require_ranked_values("most_frequent", acc, what)
+    return np.asarray(acc.ranked()[0][0], dtype=dtype.numpy)
+
+
+def _moments_seen(acc: Moments) -> int:
+    return acc.exact.count + acc.exact.posinf_count + acc.exact.neginf_count
+
+
+def _require_moments_values(op: str, acc: Moments, what: str) -> None:
+    if _moments_seen(acc) == 0:
+        raise _no_values(op, what, acc.null_count + acc.exact.nan_count)
+
+
+def _require_ranked_values(op: str, acc: Ranked, what: str) -> None:
     if acc.total == 0:
         raise _no_values(op, what, acc.null_count + acc.nan_count)
-    if op == "quantiles":
-        return quantile_boundaries(acc, attrs["num_buckets"])
-    if op == "quantile":
-        position = min(acc.total - 1, int(Fraction(attrs["q"]) * acc.total))
-        return acc.value_at(np.array([position]))[0:1].reshape(())
-    if op == "most_frequent":
-        return np.asarray(acc.ranked()[0][0], dtype=dtype.numpy)
-    raise AnalyzeError(f"no extraction rule for analyzer {op!r}")
 
 
 def _exact_int_sum(acc: Moments, what: str) -> int:

@@ -27,7 +27,7 @@ from tskew.beam.rows import BatchRows, GroupRows, to_batch
 from tskew.beam.runner import loses_finish_bundle_outputs
 from tskew.compiler import finalize
 from tskew.errors import AnalyzeError, DataError, SchemaError
-from tskew.exporters.numpy import Executor, column_to_arrow
+from tskew.interpreter import Executor, column_to_arrow
 from tskew.io.bad_records import BadRecordLog
 from tskew.ir.graph import Graph
 from tskew.plan import make_plan, max_passes

@@ -37,13 +37,14 @@ from typing import Any
 
 import numpy as np
 
-from tskew.errors import UnsupportedOpError
-from tskew.exporters.common import MISSING_SUFFIX, GraphLowering, LoweringTable, optional_import
+from tskew.exporters.common import MISSING_SUFFIX, optional_import
 from tskew.ir.graph import Graph
 from tskew.ir.nodes import Node
+from tskew.lowering import GraphLowering, LoweringTable
 from tskew.ops.elementwise import _INT64_MAX_AS_FLOAT
 from tskew.ops.strings import _PATTERNS, CROSS_SEPARATOR
 from tskew.ops.typing import promote
+from tskew.ops.values import NullMasks
 from tskew.schema import DType
 
 BACKEND = "onnx"
@@ -90,6 +91,12 @@ LOWERINGS = LoweringTable(
         "lower": "ONNX's StringNormalizer depends on the serving machine's C++ locale and maps "
         "case differently from tskew; lower-case the data before it reaches the model",
         "strip": "no ONNX operator edits string contents; strip the data upstream",
+        **{
+            f"cast(string)->{to}": f"string -> {to}: ONNX Runtime's Cast parses with std::stod, "
+            "which fails on text beyond the float range instead of giving a value or a null; "
+            "parse floats before the model (e.g. declare the column as a float in the schema)"
+            for to in ("float32", "float64")
+        },
     },
 )
 lowering = LOWERINGS.register
@@ -148,6 +155,7 @@ class Lowering(GraphLowering):
     def __init__(self, graph: Graph, builder: Builder | None = None):
         super().__init__(graph)
         self.b = builder or Builder()
+        self.masks = NullMasks(OnnxCol, lambda a, b: self.b.op("Or", a, b))
 
     def __call__(
         self, inputs: Mapping[str, OnnxCol], targets: Mapping[str, int] | None = None
@@ -161,18 +169,10 @@ class Lowering(GraphLowering):
         return name if src is to else self.b.op("Cast", name, to=onnx_type(to))
 
     def mask_of(self, *vals: Value) -> str | None:
-        masks = [v.mask for v in vals if isinstance(v, OnnxCol) and v.mask is not None]
-        if not masks:
-            return None
-        out = masks[0]
-        for m in masks[1:]:
-            out = self.b.op("Or", out, m)
-        return out
+        return self.masks.mask_of(*vals)
 
     def result(self, values: str, *inputs: Value, mask: str | None = None) -> Value:
-        if any(isinstance(v, OnnxCol) for v in inputs):
-            return OnnxCol(values, self.mask_of(*inputs) if mask is None else mask)
-        return values
+        return self.masks.result(values, *inputs, mask=mask)
 
     def missing(self, x: OnnxCol, dtype: DType) -> str | None:
         """True where x is null or (for floats) NaN; None when it can't be."""
@@ -502,14 +502,6 @@ def _parse_strings(ctx: Lowering, x: Value, to: DType) -> Value:
     s = _values(x)
     if to is DType.STRING:
         return ctx.result(s, x)
-    if to.is_float:
-        raise UnsupportedOpError(
-            "cast",
-            BACKEND,
-            f"string -> {to}: ONNX Runtime's Cast parses with std::stod, which fails on text "
-            "beyond the float range instead of giving a value or a null; parse floats before "
-            "the model (e.g. declare the column as a float in the schema)",
-        )
     if to is DType.BOOL:
         ok = b.op("RegexFullMatch", s, pattern=_PATTERNS[DType.BOOL].strip("^$"))
         parsed = b.op("RegexFullMatch", s, pattern="(?i:true)|1")

@@ -25,14 +25,16 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from tskew.exporters.common import GraphLowering, LoweringFn, LoweringTable, optional_import
+from tskew.exporters import tf_labels
+from tskew.exporters import tf_values as tv
+from tskew.exporters.tf_values import TfCol, Value, tf_dtype, tf_module
 from tskew.ir.graph import Graph
 from tskew.ir.nodes import Node
+from tskew.lowering import GraphLowering, LoweringFn, LoweringTable
 from tskew.ops.elementwise import _INT64_MAX_AS_FLOAT
 from tskew.ops.strings import _PATTERNS, CROSS_SEPARATOR
 from tskew.ops.typing import promote
@@ -40,34 +42,8 @@ from tskew.schema import DType
 
 BACKEND = "tensorflow"
 
-
-def tf_module() -> Any:
-    """``import tensorflow`` with an actionable error when it is not installed."""
-    return optional_import("tensorflow", "exporting to TensorFlow", "tf")
-
-
-def tf_dtype(dtype: DType) -> Any:
-    """The TensorFlow dtype holding a tskew dtype."""
-    tf = tf_module()
-    return {
-        DType.FLOAT32: tf.float32,
-        DType.FLOAT64: tf.float64,
-        DType.INT64: tf.int64,
-        DType.STRING: tf.string,
-        DType.BOOL: tf.bool,
-    }[dtype]
-
-
-@dataclass
-class TfCol:
-    """A row value in the TF lowering: values plus a bool mask (True = null) or None."""
-
-    values: Any
-    mask: Any = None
-
-
-Value = Any  # TfCol | tf.Tensor (dataset value)
 LOWERINGS = LoweringTable(BACKEND)
+LOWERINGS.include(tf_labels.LOWERINGS)  # top_k, map_labels
 lowering = LOWERINGS.register
 
 
@@ -79,8 +55,6 @@ class Lowering(GraphLowering):
     """
 
     def __init__(self, graph: Graph):
-        from tskew.exporters import tf_labels  # noqa: F401  (registers top_k, map_labels)
-
         tf = tf_module()
         super().__init__(graph)
         self.tables: dict[int, Any] = {}
@@ -103,7 +77,7 @@ class Lowering(GraphLowering):
     ) -> dict[str, Any]:
         """Evaluate ``targets`` (default: the graph outputs) from the bound inputs."""
         values = self.lower(inputs, dict(self.graph.outputs if targets is None else targets))
-        return {name: _values(v) for name, v in values.items()}
+        return {name: tv.values_of(v) for name, v in values.items()}
 
 
 def _unknown_id(node: Node, size: int) -> int:
@@ -130,53 +104,6 @@ def _vocabulary_table(vocab: np.ndarray, default: int) -> Any:
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def _values(v: Value) -> Any:
-    return v.values if isinstance(v, TfCol) else v
-
-
-def _is_row(v: Value) -> bool:
-    return isinstance(v, TfCol)
-
-
-def _mask_of(*vals: Value) -> Any:
-    tf = tf_module()
-    masks = [v.mask for v in vals if isinstance(v, TfCol) and v.mask is not None]
-    if not masks:
-        return None
-    out = masks[0]
-    for m in masks[1:]:
-        out = tf.logical_or(out, m)
-    return out
-
-
-def _result(values: Any, *inputs: Value, mask: Any = None) -> Value:
-    if any(_is_row(v) for v in inputs):
-        return TfCol(values, _mask_of(*inputs) if mask is None else mask)
-    return values
-
-
-def _cast(v: Value, dtype: DType) -> Any:
-    tf = tf_module()
-    x = _values(v)
-    return x if x.dtype == tf_dtype(dtype) else tf.cast(x, tf_dtype(dtype))
-
-
-def _rows(*vals: Value) -> Any:
-    tf = tf_module()
-    row = next(v for v in vals if _is_row(v))
-    return tf.shape(row.values, out_type=tf.int64)[0]
-
-
-def _missing(ctx: Lowering, x: TfCol, dtype: DType) -> Any:
-    """True where x is null or (for floats) NaN; None when it can't be."""
-    tf = tf_module()
-    mask = x.mask
-    if dtype.is_float:
-        nan = tf.math.is_nan(x.values)
-        mask = nan if mask is None else tf.logical_or(mask, nan)
-    return mask
 
 
 # --------------------------------------------------------------- structural
@@ -212,12 +139,12 @@ def _binary(fn_name: str) -> LoweringFn:
     def lower(ctx: Lowering, node: Node, a: Value, b: Value) -> Value:
         tf = tf_module()
         dtype = node.type.dtype
-        x, y = _cast(a, dtype), _cast(b, dtype)
-        if _is_row(a) and not _is_row(b):
+        x, y = tv.cast(a, dtype), tv.cast(b, dtype)
+        if tv.is_row(a) and not tv.is_row(b):
             y = _opaque(y, x)
-        elif _is_row(b) and not _is_row(a):
+        elif tv.is_row(b) and not tv.is_row(a):
             x = _opaque(x, y)
-        return _result(getattr(tf.math, fn_name)(x, y), a, b)
+        return tv.result(getattr(tf.math, fn_name)(x, y), a, b)
 
     return lower
 
@@ -228,12 +155,12 @@ for _op, _fn in [("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("div
 
 @lowering("neg")
 def _neg(ctx: Lowering, node: Node, a: Value) -> Value:
-    return _result(tf_module().math.negative(_values(a)), a)
+    return tv.result(tf_module().math.negative(tv.values_of(a)), a)
 
 
 @lowering("abs")
 def _abs(ctx: Lowering, node: Node, a: Value) -> Value:
-    return _result(tf_module().math.abs(_values(a)), a)
+    return tv.result(tf_module().math.abs(tv.values_of(a)), a)
 
 
 # -------------------------------------------------------------- comparisons
@@ -253,19 +180,21 @@ def _compare(ctx: Lowering, node: Node, a: Value, b: Value) -> Value:
     tf = tf_module()
     ta, tb = (ctx.dtype_of(i) for i in node.inputs)
     dtype = ta if ta == tb else promote(ta, tb)
-    return _result(getattr(tf.math, _COMPARE[node.op])(_cast(a, dtype), _cast(b, dtype)), a, b)
+    return tv.result(
+        getattr(tf.math, _COMPARE[node.op])(tv.cast(a, dtype), tv.cast(b, dtype)), a, b
+    )
 
 
 @lowering("and", "or")
 def _logic(ctx: Lowering, node: Node, a: Value, b: Value) -> Value:
     tf = tf_module()
     fn = tf.logical_and if node.op == "and" else tf.logical_or
-    return _result(fn(_values(a), _values(b)), a, b)
+    return tv.result(fn(tv.values_of(a), tv.values_of(b)), a, b)
 
 
 @lowering("not")
 def _not(ctx: Lowering, node: Node, a: Value) -> Value:
-    return _result(tf_module().logical_not(_values(a)), a)
+    return tv.result(tf_module().logical_not(tv.values_of(a)), a)
 
 
 # --------------------------------------------------------------------- math
@@ -274,9 +203,9 @@ def _not(ctx: Lowering, node: Node, a: Value) -> Value:
 @lowering("log1p", "sqrt", "exp", "sigmoid")
 def _math(ctx: Lowering, node: Node, a: Value) -> Value:
     tf = tf_module()
-    x = _cast(a, node.type.dtype)
+    x = tv.cast(a, node.type.dtype)
     if node.op == "sqrt":
-        return _result(tf.math.sqrt(x), a)  # IEEE: correctly rounded everywhere
+        return tv.result(tf.math.sqrt(x), a)  # IEEE: correctly rounded everywhere
     fn = tf.math.log1p if node.op == "log1p" else tf.math.exp
     if node.op == "sigmoid":
         # The numpy formula, not tf.sigmoid (which rounds differently); an opaque 1 so
@@ -285,7 +214,7 @@ def _math(ctx: Lowering, node: Node, a: Value) -> Value:
         out = one / (one + _transcendental(fn, -x))
     else:
         out = _transcendental(fn, x)
-    return _result(out, a)
+    return tv.result(out, a)
 
 
 def _transcendental(fn: Callable[[Any], Any], x: Any) -> Any:
@@ -300,8 +229,8 @@ def _transcendental(fn: Callable[[Any], Any], x: Any) -> Any:
 @lowering("clip")
 def _clip(ctx: Lowering, node: Node, x: Value, lo: Value, hi: Value) -> Value:
     dtype = node.type.dtype
-    out = _np_minimum(_np_maximum(_cast(x, dtype), _cast(lo, dtype)), _cast(hi, dtype))
-    return _result(out, x)
+    out = _np_minimum(_np_maximum(tv.cast(x, dtype), tv.cast(lo, dtype)), tv.cast(hi, dtype))
+    return tv.result(out, x)
 
 
 def _np_maximum(a: Any, b: Any) -> Any:
@@ -330,20 +259,20 @@ def _np_minimum(a: Any, b: Any) -> Any:
 def _where(ctx: Lowering, node: Node, cond: Value, a: Value, b: Value) -> Value:
     tf = tf_module()
     dtype = node.type.dtype
-    c = _values(cond)
-    values = tf.where(c, _cast(a, dtype), _cast(b, dtype))
-    if not any(_is_row(v) for v in (cond, a, b)):
+    c = tv.values_of(cond)
+    values = tf.where(c, tv.cast(a, dtype), tv.cast(b, dtype))
+    if not any(tv.is_row(v) for v in (cond, a, b)):
         return values
-    n = _rows(cond, a, b)
+    n = tv.rows(cond, a, b)
     values = tf.broadcast_to(values, [n])
 
     def mask(v: Value) -> Any:
-        if _is_row(v) and v.mask is not None:
+        if tv.is_row(v) and v.mask is not None:
             return v.mask
         return tf.zeros([n], tf.bool)
 
     chosen = tf.where(tf.broadcast_to(c, [n]), mask(a), mask(b))
-    any_mask = any(_is_row(v) and v.mask is not None for v in (cond, a, b))
+    any_mask = any(tv.is_row(v) and v.mask is not None for v in (cond, a, b))
     return TfCol(values, tf.logical_or(mask(cond), chosen) if any_mask else None)
 
 
@@ -354,22 +283,22 @@ def _where(ctx: Lowering, node: Node, cond: Value, a: Value, b: Value) -> Value:
 def _fill_missing(ctx: Lowering, node: Node, x: Value, fill: Value) -> Value:
     tf = tf_module()
     dtype = node.type.dtype
-    if not _is_row(x):
+    if not tv.is_row(x):
         missing = tf.reduce_any(tf.math.is_nan(x)) if dtype.is_float else tf.constant(False)
-        return tf.where(missing, _cast(fill, dtype), x)
-    missing = _missing(ctx, x, dtype)
+        return tf.where(missing, tv.cast(fill, dtype), x)
+    missing = tv.missing(x, dtype)
     if missing is None:
         return TfCol(x.values)
-    return TfCol(tf.where(missing, _cast(fill, dtype), x.values))
+    return TfCol(tf.where(missing, tv.cast(fill, dtype), x.values))
 
 
 @lowering("is_missing")
 def _is_missing(ctx: Lowering, node: Node, x: Value) -> Value:
     tf = tf_module()
     dtype = ctx.dtype_of(node.inputs[0])
-    if not _is_row(x):
+    if not tv.is_row(x):
         return tf.reduce_any(tf.math.is_nan(x)) if dtype.is_float else tf.constant(False)
-    missing = _missing(ctx, x, dtype)
+    missing = tv.missing(x, dtype)
     return TfCol(tf.zeros_like(x.values, tf.bool) if missing is None else missing)
 
 
@@ -380,11 +309,11 @@ def _is_missing(ctx: Lowering, node: Node, x: Value) -> Value:
 def _apply_buckets(ctx: Lowering, node: Node, x: Value, bounds: Any) -> Value:
     tf = tf_module()
     dtype = promote(*(ctx.dtype_of(i) for i in node.inputs))
-    v = _cast(x, dtype)
+    v = tv.cast(x, dtype)
     idx = tf.searchsorted(
-        _cast(bounds, dtype)[tf.newaxis, :], v[tf.newaxis, :], side="right", out_type=tf.int64
+        tv.cast(bounds, dtype)[tf.newaxis, :], v[tf.newaxis, :], side="right", out_type=tf.int64
     )[0]
-    return _result(idx, x)
+    return tv.result(idx, x)
 
 
 @lowering("one_hot")
@@ -400,14 +329,14 @@ def _one_hot(ctx: Lowering, node: Node, x: TfCol) -> Value:
 def _cast_op(ctx: Lowering, node: Node, x: Value) -> Value:
     tf = tf_module()
     src, to = ctx.dtype_of(node.inputs[0]), node.type.dtype
-    v = _values(x)
+    v = tv.values_of(x)
     if src is DType.STRING:
         return _parse_strings(x, to)
     if to is DType.STRING:
-        return _result(_to_strings(v, src), x)
+        return tv.result(_to_strings(v, src), x)
     if to is DType.INT64 and src.is_float:
-        return _result(_float_to_int64(v), x)
-    return _result(tf.cast(v, tf_dtype(to)), x)
+        return tv.result(_float_to_int64(v), x)
+    return tv.result(tf.cast(v, tf_dtype(to)), x)
 
 
 def _float_to_int64(v: Any) -> Any:
@@ -432,9 +361,9 @@ def _to_strings(v: Any, src: DType) -> Any:
 def _parse_strings(x: Value, to: DType) -> Value:
     """Strings -> numbers: null where the text does not match the numpy parser's pattern."""
     tf = tf_module()
-    s = _values(x)
+    s = tv.values_of(x)
     if to is DType.STRING:
-        return _result(s, x)
+        return tv.result(s, x)
     ok = tf.strings.regex_full_match(s, _PATTERNS[to])
     if to is DType.BOOL:
         low = tf.strings.lower(s)
@@ -444,7 +373,7 @@ def _parse_strings(x: Value, to: DType) -> Value:
             ok = tf.logical_and(ok, _fits_int64(tf.where(ok, s, tf.constant("0"))))
         cleaned = tf.where(ok, s, tf.constant("0"))
         parsed = tf.strings.to_number(cleaned, tf_dtype(to))
-    if not _is_row(x):
+    if not tv.is_row(x):
         return tf.where(ok, parsed, tf.constant(np.nan, parsed.dtype)) if to.is_float else parsed
     bad = tf.logical_not(ok)
     return TfCol(parsed, bad if x.mask is None else tf.logical_or(x.mask, bad))
@@ -483,27 +412,27 @@ def _fits_int64(s: Any) -> Any:
 @lowering("lower")
 def _lower(ctx: Lowering, node: Node, x: Value) -> Value:
     tf = tf_module()
-    points = tf.strings.unicode_decode(_values(x), "UTF-8")
+    points = tf.strings.unicode_decode(tv.values_of(x), "UTF-8")
     mapped = ctx.tables["lower"].lookup(points.flat_values)
     lowered = tf.where(mapped < 0, points.flat_values, mapped)
-    return _result(tf.strings.unicode_encode(points.with_flat_values(lowered), "UTF-8"), x)
+    return tv.result(tf.strings.unicode_encode(points.with_flat_values(lowered), "UTF-8"), x)
 
 
 @lowering("strip")
 def _strip(ctx: Lowering, node: Node, x: Value) -> Value:
-    return _result(tf_module().strings.strip(_values(x)), x)
+    return tv.result(tf_module().strings.strip(tv.values_of(x)), x)
 
 
 @lowering("cross")
 def _cross(ctx: Lowering, node: Node, *xs: Value) -> Value:
     tf = tf_module()
-    n = _rows(*xs)
+    n = tv.rows(*xs)
     parts = []
     for i, x in zip(node.inputs, xs, strict=True):
         dtype = ctx.dtype_of(i)
-        v = _values(x) if dtype is DType.STRING else _to_strings(_values(x), dtype)
+        v = tv.values_of(x) if dtype is DType.STRING else _to_strings(tv.values_of(x), dtype)
         parts.append(tf.broadcast_to(v, [n]))
-    return _result(tf.strings.join(parts, separator=CROSS_SEPARATOR), *xs)
+    return tv.result(tf.strings.join(parts, separator=CROSS_SEPARATOR), *xs)
 
 
 def _hash_buckets(strings: Any, buckets: int, op: str, skip: Any = None) -> Any:
@@ -528,14 +457,16 @@ def _hash_buckets(strings: Any, buckets: int, op: str, skip: Any = None) -> Any:
 
 @lowering("hash_strings")
 def _hash_strings(ctx: Lowering, node: Node, x: Value) -> Value:
-    skip = x.mask if _is_row(x) else None
-    return _result(_hash_buckets(_values(x), node.attr("hash_buckets"), "hash_strings", skip), x)
+    skip = x.mask if tv.is_row(x) else None
+    return tv.result(
+        _hash_buckets(tv.values_of(x), node.attr("hash_buckets"), "hash_strings", skip), x
+    )
 
 
 @lowering("apply_vocabulary")
 def _apply_vocabulary(ctx: Lowering, node: Node, x: Value, vocab: Any) -> Value:
     tf = tf_module()
-    v = _values(x)
+    v = tv.values_of(x)
     table = ctx.tables[node.id]
     size = len(ctx.const_of(node.inputs[1]))
     unknown = _unknown_id(node, size)
@@ -546,6 +477,6 @@ def _apply_vocabulary(ctx: Lowering, node: Node, x: Value, vocab: Any) -> Value:
     n_oov = node.attr("num_oov_buckets", 0)
     if n_oov > 1:  # each unknown key hashes to one of the OOV ids
         keys = v if v.dtype == tf.string else tf.strings.as_string(v)
-        skip = ids >= 0 if not _is_row(x) or x.mask is None else tf.logical_or(ids >= 0, x.mask)
+        skip = ids >= 0 if not tv.is_row(x) or x.mask is None else tf.logical_or(ids >= 0, x.mask)
         ids = tf.where(ids < 0, size + _hash_buckets(keys, n_oov, "apply_vocabulary", skip), ids)
-    return _result(ids, x)
+    return tv.result(ids, x)

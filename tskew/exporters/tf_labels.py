@@ -1,4 +1,4 @@
-"""TF lowerings of the label ops (`tskew.ops.labels`): top-k class ids, id -> label.
+"""TF lowering rows of the label ops (`tskew.ops.labels`): top-k class ids, id -> label.
 
 Example:
     >>> import numpy as np, tskew as ts
@@ -15,12 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from tskew.exporters.tensorflow import Lowering, TfCol, lowering, tf_dtype, tf_module
+from tskew.exporters.tf_values import TfCol, tf_dtype, tf_module
 from tskew.ir.nodes import Node
+from tskew.lowering import LoweringTable
+
+# Included explicitly into `tskew.exporters.tensorflow.LOWERINGS`.
+LOWERINGS = LoweringTable("tensorflow")
+lowering = LOWERINGS.register
 
 
 @lowering("top_k")
-def _top_k(ctx: Lowering, node: Node, x: TfCol) -> TfCol:
+def _top_k(ctx: Any, node: Node, x: TfCol) -> TfCol:
     tf = tf_module()
     scores = tf.where(tf.math.is_nan(x.values), tf.constant(-np.inf, x.values.dtype), x.values)
     # tf.math.top_k returns the lower index first among equal scores, like a stable argsort.
@@ -29,7 +34,7 @@ def _top_k(ctx: Lowering, node: Node, x: TfCol) -> TfCol:
 
 
 @lowering("map_labels")
-def _map_labels(ctx: Lowering, node: Node, ids: TfCol, labels: Any) -> TfCol:
+def _map_labels(ctx: Any, node: Node, ids: TfCol, labels: Any) -> TfCol:
     tf = tf_module()
     size = len(ctx.const_of(node.inputs[1]))
     default = tf.constant([node.attr("default")], tf_dtype(node.type.dtype))

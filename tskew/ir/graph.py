@@ -81,7 +81,7 @@ class Graph:
         Raises:
             GraphError: naming the first node that is inconsistent.
         """
-        from tskew.ops.registry import get_op
+        from tskew.catalog import get_op
 
         for pos, node in enumerate(self.nodes):
             where = f"node %{pos} ({node.op})"

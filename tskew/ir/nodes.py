@@ -102,7 +102,7 @@ class Node:
 
     Attributes:
         id: position of the node in its graph (inputs always have smaller ids).
-        op: op name, a key of the op registry (``tskew.ops.registry``).
+        op: op name, a key of the op catalog (``tskew.catalog``).
         inputs: ids of the input nodes.
         attrs: sorted (name, value) pairs.
         type: the result type.

@@ -2,10 +2,13 @@
 
 Example:
     >>> import numpy as np
+    >>> from tskew.interpreter import apply_op
     >>> from tskew.ops.values import Col
-    >>> top_k({"k": 2}, Col(np.array([[0.1, 0.7, 0.2], [0.5, 0.5, np.nan]]))).values.tolist()
+    >>> scores = Col(np.array([[0.1, 0.7, 0.2], [0.5, 0.5, np.nan]]))
+    >>> apply_op("top_k", scores, k=2).values.tolist()
     [[1, 2], [0, 1]]
-    >>> map_labels({"default": "?"}, Col(np.array([1, 5])), np.array(["a", "b"], object)).values
+    >>> labels = np.array(["a", "b"], object)
+    >>> apply_op("map_labels", Col(np.array([1, 5])), labels, default="?").values
     array(['b', '?'], dtype=object)
 """
 
@@ -16,11 +19,14 @@ from typing import Any
 import numpy as np
 
 from tskew.errors import TraceError
+from tskew.ir.nodes import Node
 from tskew.ir.types import Shape, ValueType
-from tskew.ops.registry import register
+from tskew.ops.registry import Attr, OpList
 from tskew.ops.typing import FLOATS, require
 from tskew.ops.values import Col, data
 from tskew.schema import DType
+
+SPECS = OpList()
 
 
 def _top_k_type(ts: list[ValueType], attrs: dict[str, Any]) -> ValueType:
@@ -34,14 +40,15 @@ def _top_k_type(ts: list[ValueType], attrs: dict[str, Any]) -> ValueType:
     return ValueType(DType.INT64, x.nullable, Shape.ROW, k if k > 1 else None)
 
 
-@register("top_k", _top_k_type)
-def top_k(attrs: dict[str, Any], x: Col) -> Col:
+@SPECS.op("top_k", _top_k_type, categorical=True, attrs={"k": Attr(int)})
+def top_k(ctx: Any, node: Node, x: Col) -> Col:
     """Indices of the k largest scores per row, best first; ties -> lower index first;
     NaN ranks as -inf. k == 1 gives one id per row, k > 1 a vector of k ids."""
     scores = np.asarray(x.values)
     scores = np.where(np.isnan(scores), -np.inf, scores)
-    order = np.argsort(-scores, axis=1, kind="stable")[:, : attrs["k"]].astype(np.int64)
-    return Col(order[:, 0] if attrs["k"] == 1 else order, x.mask)
+    k = node.attr("k")
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k].astype(np.int64)
+    return Col(order[:, 0] if k == 1 else order, x.mask)
 
 
 def _map_labels_type(ts: list[ValueType], attrs: dict[str, Any]) -> ValueType:
@@ -55,10 +62,10 @@ def _map_labels_type(ts: list[ValueType], attrs: dict[str, Any]) -> ValueType:
     return ids.with_(dtype=labels.dtype)
 
 
-@register("map_labels", _map_labels_type)
-def map_labels(attrs: dict[str, Any], ids: Col, labels: np.ndarray) -> Col:
+@SPECS.op("map_labels", _map_labels_type, categorical=True, attrs={"default": Attr((str, int))})
+def map_labels(ctx: Any, node: Node, ids: Col, labels: np.ndarray) -> Col:
     """labels[id] for each class id; ``default`` where the id is outside [0, len(labels))."""
     v = np.asarray(data(ids))
     inside = (v >= 0) & (v < len(labels))
-    padded = np.append(labels, np.array(attrs["default"], dtype=labels.dtype))
+    padded = np.append(labels, np.array(node.attr("default"), dtype=labels.dtype))
     return Col(padded[np.where(inside, v, len(labels))], ids.mask)

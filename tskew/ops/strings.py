@@ -5,8 +5,9 @@ executor never loops over rows in Python.
 
 Example:
     >>> import pyarrow as pa
+    >>> from tskew.interpreter import apply_op
     >>> from tskew.ops.values import Col
-    >>> lower({}, Col(pa.array(["ÄB", "c"]))).values.to_pylist()
+    >>> apply_op("lower", Col(pa.array(["ÄB", "c"]))).values.to_pylist()
     ['äb', 'c']
 """
 
@@ -19,13 +20,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tskew.errors import TraceError
+from tskew.ir.nodes import Node
 from tskew.ir.types import Shape, ValueType
-from tskew.ops.registry import register
+from tskew.ops.registry import Attr, OpList
 from tskew.ops.typing import any_nullable, broadcast_shape, require, require_scalar_row
 from tskew.ops.values import Col, Value, as_arrow_strings, mask_of, result
 from tskew.schema import DType
 
 CROSS_SEPARATOR = "_X_"  # TFT's (tf.sparse.cross) separator between crossed values
+SPECS = OpList()
 
 
 def _string_unary_type(op: str):
@@ -38,14 +41,14 @@ def _string_unary_type(op: str):
     return infer
 
 
-@register("lower", _string_unary_type("lower"))
-def lower(attrs: dict[str, Any], x: Value) -> Value:
+@SPECS.op("lower", _string_unary_type("lower"), dsl="lower")
+def lower(ctx: Any, node: Node, x: Value) -> Value:
     """Unicode simple lower-case mapping, code point by code point."""
     return result(pc.utf8_lower(as_arrow_strings(x)), x)
 
 
-@register("strip", _string_unary_type("strip"))
-def strip(attrs: dict[str, Any], x: Value) -> Value:
+@SPECS.op("strip", _string_unary_type("strip"), dsl="strip")
+def strip(ctx: Any, node: Node, x: Value) -> Value:
     """Remove leading and trailing ASCII whitespace (space, \\t, \\n, \\v, \\f, \\r)."""
     return result(pc.ascii_trim_whitespace(as_arrow_strings(x)), x)
 
@@ -59,8 +62,8 @@ def _cross_type(ts: list[ValueType], attrs: dict[str, Any]) -> ValueType:
     return ValueType(DType.STRING, any_nullable(ts), broadcast_shape(ts, "cross"))
 
 
-@register("cross", _cross_type)
-def cross(attrs: dict[str, Any], *xs: Value) -> Value:
+@SPECS.op("cross", _cross_type, dsl="cross")
+def cross(ctx: Any, node: Node, *xs: Value) -> Value:
     """Join the string forms of the inputs with "_X_" (e.g. "3_X_Mon")."""
     parts = [as_arrow_strings(_to_string_values(x)) for x in xs]
     out = pc.binary_join_element_wise(*parts, CROSS_SEPARATOR)
@@ -77,14 +80,20 @@ def _hash_type(ts: list[ValueType], attrs: dict[str, Any]) -> ValueType:
     return x.with_(dtype=DType.INT64)
 
 
-@register("hash_strings", _hash_type)
-def hash_strings(attrs: dict[str, Any], x: Value) -> Value:
+@SPECS.op(
+    "hash_strings",
+    _hash_type,
+    dsl="hash_strings",
+    categorical=True,
+    attrs={"hash_buckets": Attr(int)},
+)
+def hash_strings(ctx: Any, node: Node, x: Value) -> Value:
     """MurmurHash3_x86_32(utf-8 bytes, seed 0) % hash_buckets (see tskew.hashing)."""
     from tskew.hashing import hash_to_buckets
 
     strings = _null_free(as_arrow_strings(x))
     check_hash_lengths(strings, "hash_strings", mask_of(x))
-    return result(hash_to_buckets(strings, attrs["hash_buckets"]), x)
+    return result(hash_to_buckets(strings, node.attr("hash_buckets")), x)
 
 
 def check_hash_lengths(strings: Any, op: str, skip: np.ndarray | None = None) -> None:
@@ -126,14 +135,23 @@ def _vocab_type(ts: list[ValueType], attrs: dict[str, Any]) -> ValueType:
     return x.with_(dtype=DType.INT64)
 
 
-@register("apply_vocabulary", _vocab_type)
-def apply_vocabulary(attrs: dict[str, Any], x: Value, vocab: np.ndarray) -> Value:
+@SPECS.op(
+    "apply_vocabulary",
+    _vocab_type,
+    dsl="apply_vocabulary",
+    categorical=True,
+    attrs={
+        "num_oov_buckets": Attr(int, required=False),
+        "default_value": Attr(int, required=False),
+    },
+)
+def apply_vocabulary(ctx: Any, node: Node, x: Value, vocab: np.ndarray) -> Value:
     """Index of x in the vocabulary; out-of-vocabulary values go to
     len(vocab) + hash(x) % num_oov_buckets, or default_value when there are no
     OOV buckets (TFT's rule; the hash is tskew's MurmurHash3)."""
     from tskew.hashing import hash_to_buckets
 
-    is_str = vocab.dtype == object
+    is_str = ctx.dtype_of(node.inputs[0]) is DType.STRING
     values = (
         as_arrow_strings(x)
         if is_str
@@ -144,7 +162,7 @@ def apply_vocabulary(attrs: dict[str, Any], x: Value, vocab: np.ndarray) -> Valu
     ids = np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
     oov = ids < 0
     if oov.any():
-        n_oov = attrs.get("num_oov_buckets", 0)
+        n_oov = node.attr("num_oov_buckets", 0)
         if n_oov:
             keys = _null_free(values if is_str else pc.cast(values, pa.string()))
             mask = mask_of(x)
@@ -152,7 +170,7 @@ def apply_vocabulary(attrs: dict[str, Any], x: Value, vocab: np.ndarray) -> Valu
             hashed = hash_to_buckets(keys, n_oov)
             ids = np.where(oov, len(vocab) + hashed, ids)
         else:
-            ids[oov] = attrs.get("default_value", -1)
+            ids[oov] = node.attr("default_value", -1)
     return result(ids, x)
 
 

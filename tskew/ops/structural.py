@@ -1,8 +1,11 @@
 """Structural ops: raw feature inputs and constants.
 
 Example:
-    >>> import numpy as np
-    >>> const({"value": np.array(2.5)}).item()
+    >>> from tskew.ir.nodes import Node, make_attrs
+    >>> from tskew.ir.types import ValueType
+    >>> attrs = make_attrs(value=2.5, dtype="float64")
+    >>> node = Node(0, "const", (), attrs, ValueType(DType.FLOAT64))
+    >>> const_value(node).item()
     2.5
 """
 
@@ -13,10 +16,12 @@ from typing import Any
 import numpy as np
 
 from tskew.errors import TraceError
-from tskew.ir.nodes import Array
+from tskew.ir.nodes import Array, Node
 from tskew.ir.types import Shape, ValueType
-from tskew.ops.registry import register
+from tskew.ops.registry import Attr, OpList
 from tskew.schema import DType, FeatureType
+
+SPECS = OpList()
 
 
 def _input_type(ts: list[ValueType], attrs: dict[str, Any]) -> ValueType:
@@ -25,8 +30,16 @@ def _input_type(ts: list[ValueType], attrs: dict[str, Any]) -> ValueType:
     return ValueType(ftype.dtype, ftype.nullable, Shape.ROW, attrs.get("width"))
 
 
-@register("input", _input_type)
-def input_(attrs: dict[str, Any]) -> None:
+@SPECS.op(
+    "input",
+    _input_type,
+    attrs={
+        "dtype": Attr(str),
+        "nullable": Attr(bool),
+        "width": Attr((int, type(None)), required=False),
+    },
+)
+def input_(ctx: Any, node: Node) -> None:
     """A raw feature; the executor binds it to the batch's column."""
     raise TraceError("input nodes are bound by the executor, not evaluated")
 
@@ -39,11 +52,25 @@ def _const_type(ts: list[ValueType], attrs: dict[str, Any]) -> ValueType:
     return ValueType(dtype, False, shape)
 
 
-@register("const", _const_type)
-def const(attrs: dict[str, Any]) -> np.ndarray:
+@SPECS.op(
+    "const",
+    _const_type,
+    attrs={"value": Attr((Array, bool, int, float, str, tuple)), "dtype": Attr(str)},
+)
+def const_rule(ctx: Any, node: Node) -> np.ndarray:
     """A frozen value: a literal from preprocessing_fn or a frozen analyzer result."""
+    return const_value(node)
+
+
+def const_value(node: Node) -> np.ndarray:
+    """The value a ``const`` node holds, as a numpy array of its dtype."""
+    return const(node.attr_dict)
+
+
+def const(attrs: dict[str, Any]) -> np.ndarray:
+    """The value held by a ``const`` node's attributes."""
     value = attrs["value"]
     if isinstance(value, Array):
         return value.values
-    dtype = DType(attrs["dtype"]) if "dtype" in attrs else None
-    return np.asarray(value, dtype=dtype.numpy if dtype else None)
+    dtype = attrs.get("dtype")
+    return np.asarray(value, dtype=DType(dtype).numpy if dtype else None)

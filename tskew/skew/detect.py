@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from tskew.catalog import CATEGORY_OPS
 from tskew.errors import ArtifactError
 from tskew.io.bad_records import BadRecordLog
 from tskew.ir.graph import Graph
@@ -33,7 +34,7 @@ from tskew.skew.accumulate import CategoricalAccumulator, NumericAccumulator, ac
 from tskew.skew.reading import serving_chunks, typed_column
 from tskew.skew.report import FeatureSkew, MetricResult, SkewReport
 from tskew.skew.thresholds import Thresholds
-from tskew.statistics import CATEGORY_OPS, FeatureStatistics
+from tskew.statistics import FeatureStatistics
 from tskew.transform_fn import TransformFn
 
 MAX_EXAMPLES = 20

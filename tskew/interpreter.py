@@ -1,6 +1,8 @@
-"""The numpy/Arrow executor: the reference semantics of every op.
+"""The numpy/Arrow interpreter: runs a graph with the reference semantics of every op.
 
-It evaluates a graph on one Arrow RecordBatch at a time, vectorised (no
+Its lowering table `NUMPY` holds each op spec's numpy rule (`tskew.ops`), with
+the same ``(ctx, node, *inputs)`` contract as the TensorFlow and ONNX tables.
+`Executor` evaluates a graph on one Arrow RecordBatch at a time, vectorised (no
 Python loop per row), freeing intermediate values after their last use.
 
 Example:
@@ -15,19 +17,44 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tskew.catalog import all_ops, get_op
 from tskew.errors import DataError, GraphError
 from tskew.ir.graph import Graph
-from tskew.ir.types import ValueType
-from tskew.ops.registry import get_op
+from tskew.ir.nodes import Node, make_attrs
+from tskew.ir.types import Shape, ValueType
+from tskew.lowering import GraphLowering, LoweringTable
+from tskew.ops.structural import const_value
 from tskew.ops.values import Col, Value, arrow_to_numpy
 from tskew.schema import DType
+
+BACKEND = "numpy"
+
+
+def numpy_table() -> LoweringTable:
+    """The numpy rows: each op spec's numpy rule; analyzers are computed by accumulators."""
+    specs = all_ops().values()
+    table = LoweringTable(
+        BACKEND,
+        unsupported={
+            s.name: "an analyzer: its accumulator computes it during analysis, then it is frozen"
+            for s in specs
+            if s.analyzer
+        },
+    )
+    for spec in specs:
+        if spec.numpy is not None:
+            table.register(spec.name)(spec.numpy)
+    return table
+
+
+NUMPY = numpy_table()
 
 
 def column_from_arrow(arr: pa.Array | pa.ChunkedArray, dtype: DType) -> Col:
@@ -60,15 +87,18 @@ def column_to_arrow(col: Col, vtype: ValueType) -> pa.Array:
     return pa.array(values, type=vtype.dtype.arrow, mask=None if col.mask is None else col.mask)
 
 
-class Executor:
-    """Evaluates the row part of a graph; dataset nodes must already be constants."""
+class Executor(GraphLowering):
+    """Evaluates the row part of a graph; dataset nodes must already be constants.
+
+    The graph may still hold analyzers (analysis evaluates their inputs); reaching
+    one that is not frozen is an error.
+    """
+
+    table = NUMPY
 
     def __init__(self, graph: Graph):
         self.graph = graph
-        self._consts: dict[int, np.ndarray] = {}
-        for node in graph.nodes:
-            if node.op == "const":
-                self._consts[node.id] = get_op("const").numpy(node.attr_dict)
+        self._consts = {n.id: const_value(n) for n in graph.nodes if n.op == "const"}
 
     def run(
         self, batch: pa.RecordBatch, targets: Iterable[int], extra: dict[int, Value] | None = None
@@ -87,10 +117,9 @@ class Executor:
             if node.op == "input":
                 env[nid] = self._bind_input(batch, node.name, node.type)
             else:
-                op = get_op(node.op)
-                if op.analyzer:
+                if node.op in self.table.unsupported:
                     raise GraphError(f"analyzer node %{nid} ({node.op}) was not frozen")
-                env[nid] = op.numpy(node.attr_dict, *(env[i] for i in node.inputs))
+                env[nid] = self.lower_node(node, *(env[i] for i in node.inputs))
                 for i in node.inputs:
                     if last_use.get(i) == nid:
                         env.pop(i, None)
@@ -125,9 +154,49 @@ def _last_uses(graph: Graph, needed: list[int], targets: list[int]) -> dict[int,
     return last
 
 
-def evaluate_dataset(op_name: str, attrs: dict[str, Any], inputs: list[np.ndarray]) -> np.ndarray:
-    """Evaluate one op on dataset values only (constant folding at freeze time)."""
-    out = get_op(op_name).numpy(attrs, *inputs)
+class _Nodes:
+    """The context of a dataset rule outside a graph: the types of the nodes so far."""
+
+    def __init__(self, nodes: Sequence[Node]):
+        self.nodes = nodes
+
+    def dtype_of(self, node_id: int) -> DType:
+        return self.nodes[node_id].type.dtype
+
+
+def evaluate_dataset(nodes: Sequence[Node], node: Node, inputs: list[np.ndarray]) -> np.ndarray:
+    """Evaluate ``node`` on dataset values only (constant folding at freeze time)."""
+    out = NUMPY[node.op](_Nodes(nodes), node, *inputs)
     if isinstance(out, Col):
-        raise GraphError(f"op {op_name} produced a row value from dataset inputs")
+        raise GraphError(f"op {node.op} produced a row value from dataset inputs")
     return np.asarray(out)
+
+
+def apply_op(op: str, *values: Value, **attrs: Any) -> Value:
+    """Apply one op's numpy rule to concrete values (examples, tests, debugging).
+
+    The input types are read off the values: a `Col` is a row value, a 0-d array
+    a scalar and a 1-d array a vector.
+
+    Example:
+        >>> apply_op("add", Col(np.array([1, 2])), np.array(0.5)).values.tolist()
+        [1.5, 2.5]
+    """
+    inputs = [Node(i, "const", (), (), _type_of(v)) for i, v in enumerate(values)]
+    attr_t = make_attrs(**attrs)
+    spec = get_op(op)
+    vtype = spec.infer([n.type for n in inputs], dict(attr_t))
+    node = Node(len(inputs), op, tuple(range(len(inputs))), attr_t, vtype)
+    return NUMPY[op](_Nodes([*inputs, node]), node, *values)
+
+
+def _type_of(value: Value) -> ValueType:
+    raw = value.values if isinstance(value, Col) else np.asarray(value)
+    if isinstance(raw, pa.Array | pa.ChunkedArray) or raw.dtype == object:
+        dtype = DType.STRING
+    else:
+        dtype = DType(str(raw.dtype))
+    if isinstance(value, Col):
+        width = raw.shape[1] if not isinstance(raw, pa.Array) and raw.ndim == 2 else None
+        return ValueType(dtype, value.mask is not None, Shape.ROW, width)
+    return ValueType(dtype, False, Shape.VECTOR if raw.ndim == 1 else Shape.SCALAR)
