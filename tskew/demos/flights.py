@@ -93,11 +93,11 @@ def run(output: Path = Path("artifacts/flights"), echo=print) -> ts.TransformFn:
     same = out.equals(tfn.transform(sample))
     echo(f"\nreloaded transform gives identical outputs: {same}")
 
-    from tskew.demo_serving import serve_july
+    from tskew.demos.serving import serve_july
 
     serve_july(reloaded, flights, output.with_name(output.name + "_saved_model"), echo)
 
-    from tskew.demo_skew import monitor_live, report_skew
+    from tskew.demos.skew import monitor_live, report_skew
 
     report_skew(reloaded, flights, output, echo)
     monitor_live(reloaded, flights, echo)
