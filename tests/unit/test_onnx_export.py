@@ -187,13 +187,13 @@ def test_verify_cli_prints_a_parity_table(tfn, tmp_path, capsys):
 
 
 def test_verify_counts_mismatches_beyond_tolerance():
-    from tskew.verify import _compare, ulp_distance
+    from tskew.verify import compare_backend, ulp_distance
 
     want = np.array([1.0, 2.0, np.nan, 0.0])
     near = np.array([np.nextafter(1.0, 2.0), 2.0, np.nan, -0.0])
-    assert _compare("y", "onnx", near, want, allowed=1).ok
-    assert not _compare("y", "onnx", near, want, allowed=0).ok
+    assert compare_backend("y", "onnx", near, want, allowed=1).ok
+    assert not compare_backend("y", "onnx", near, want, allowed=0).ok
     far = np.array([1.5, 2.0, 3.0, 0.0])
-    result = _compare("y", "onnx", far, want, allowed=2)
+    result = compare_backend("y", "onnx", far, want, allowed=2)
     assert result.mismatches == 2 and result.max_abs == 0.5
     assert ulp_distance(np.float32([1e-45]), np.float32([-1e-45])).tolist() == [2]
