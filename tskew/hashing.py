@@ -56,7 +56,7 @@ number of 4-byte blocks, so the strings that still have a ``j``-th block are
 always a contiguous suffix; the loop runs over the block index ``j`` (not over
 strings) and updates that suffix with whole-array uint32 operations, the block
 words being gathered from an unaligned stride-1 view of the bytes. When fewer
-than `_PY_FOLD_BELOW` (long) strings remain, their remaining blocks are mixed
+than `PY_FOLD_BELOW` (long) strings remain, their remaining blocks are mixed
 in one vectorised step and only the cheap sequential fold of the hash state
 runs in Python, so one 10 kB string costs well under a millisecond. Tail
 bytes, the length and the finalisation mix are then applied to all strings at
@@ -101,7 +101,7 @@ _MASK32 = 0xFFFFFFFF
 # Below this many strings still having a j-th block, the sequential fold of
 # the remaining blocks runs as a plain Python loop (cheaper than ~15 numpy
 # calls per block on tiny arrays).
-_PY_FOLD_BELOW = 32
+PY_FOLD_BELOW = 32
 # Byte masks of the 0..3 tail bytes, indexed by len % 4.
 _TAIL_MASK = np.array([0, 0xFF, 0xFFFF, 0xFFFFFF], dtype=np.uint32)
 
@@ -361,7 +361,7 @@ def _murmur3_flat(
         first_with = np.cumsum(counts)[:-1]  # first sorted position with > j blocks
         hs = np.full(n, seed, dtype=np.uint32)
         j = 0
-        while j < max_blocks and n - first_with[j] >= _PY_FOLD_BELOW:
+        while j < max_blocks and n - first_with[j] >= PY_FOLD_BELOW:
             lo = int(first_with[j])
             t = tmp[lo:]
             k = _mix_k(_gather_words(words, starts_sorted[lo:] + 4 * j), t)

@@ -30,7 +30,7 @@ from tskew.errors import TraceError
 from tskew.ir.graph import Graph
 from tskew.ops.values import Col
 from tskew.schema import DType, as_dtype
-from tskew.tracing import _ACTIVE, Column, GraphBuilder, as_column
+from tskew.tracing import Column, GraphBuilder, as_column, building
 
 INPUT = "predictions"
 
@@ -68,11 +68,8 @@ class Policy:
             "input", (), name=INPUT, dtype=as_dtype(dtype).value, nullable=False, width=width
         )
         builder.inputs[INPUT] = nid
-        _ACTIVE.append(builder)
-        try:
+        with building(builder):
             out = self.fn(Column(builder, nid))
-        finally:
-            _ACTIVE.pop()
         outputs = out if isinstance(out, dict) else {INPUT: out}
         ids = {}
         for name, col in outputs.items():

@@ -15,6 +15,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
@@ -274,15 +276,47 @@ _UFUNC_METHODS = {
 }
 
 
-_ACTIVE: list[GraphBuilder] = []
+# The builder that ``ts.*`` calls without a Column argument (``ts.mean(3.0)``) add to.
+# A ContextVar rather than a module-level list, so threads and asyncio tasks tracing
+# at the same time each see their own builder.
+_ACTIVE: contextvars.ContextVar[GraphBuilder | None] = contextvars.ContextVar(
+    "tskew_active_builder", default=None
+)
+
+
+@contextlib.contextmanager
+def building(builder: GraphBuilder) -> Iterator[GraphBuilder]:
+    """Make ``builder`` the current one while the block runs (nests, restores on exit).
+
+    Example:
+        >>> b = GraphBuilder(Schema({}))
+        >>> with building(b):
+        ...     current_builder() is b
+        True
+        >>> current_builder()
+        Traceback (most recent call last):
+        ...
+        tskew.errors.TraceError: tskew functions build a graph: call them inside preprocessing_fn
+    """
+    token = _ACTIVE.set(builder)
+    try:
+        yield builder
+    finally:
+        _ACTIVE.reset(token)
 
 
 def current_builder(*values: Any) -> GraphBuilder:
+    """The builder of the first Column among ``values``, else the one being traced.
+
+    Raises:
+        TraceError: called outside ``preprocessing_fn`` with no Column to follow.
+    """
     for v in values:
         if isinstance(v, Column):
             return v.builder
-    if _ACTIVE:
-        return _ACTIVE[-1]
+    builder = _ACTIVE.get()
+    if builder is not None:
+        return builder
     raise TraceError("tskew functions build a graph: call them inside preprocessing_fn")
 
 
@@ -419,11 +453,8 @@ def trace(
         SchemaError: the function reads a feature the schema does not have.
     """
     builder = GraphBuilder(schema)
-    _ACTIVE.append(builder)
-    try:
+    with building(builder):
         outputs = preprocessing_fn(TraceInputs(builder))
-    finally:
-        _ACTIVE.pop()
     if not isinstance(outputs, Mapping) or not outputs:
         raise TraceError(
             f"preprocessing_fn must return a non-empty dict of name -> column, got {outputs!r}"

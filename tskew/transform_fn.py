@@ -68,15 +68,6 @@ class TransformFn:
             }
         )
 
-    @property
-    def output_widths(self) -> dict[str, int]:
-        """Outputs that hold a fixed-size vector per row, with their length."""
-        return {
-            n: self.graph.nodes[i].type.width
-            for n, i in self.graph.outputs.items()
-            if self.graph.nodes[i].type.width
-        }
-
     # ------------------------------------------------------------ transform
     def transform_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Transform one Arrow RecordBatch whose columns already match the input schema."""

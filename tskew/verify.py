@@ -123,7 +123,7 @@ def verify(tfn: TransformFn, data: Any, backends: Sequence[str] | None = None) -
             continue
         for name, want in reference.items():
             allowed = _allowed_ulp(tfn, name, backend)
-            report.rows.append(_compare(name, backend, got[name], want, allowed))
+            report.rows.append(compare_backend(name, backend, got[name], want, allowed))
     return report
 
 
@@ -161,9 +161,18 @@ def _allowed_ulp(tfn: TransformFn, output: str, backend: str) -> int:
     return max((tolerance.get(op, 0) for op in ops), default=0)
 
 
-def _compare(
+def compare_backend(
     name: str, backend: str, got: np.ndarray, want: np.ndarray, allowed: int
 ) -> FeatureParity:
+    """One feature's values from ``backend`` against numpy's, within ``allowed`` ulps.
+
+    Example:
+        >>> import numpy as np
+        >>> want = np.array([1.0, 2.0], np.float32)
+        >>> got = np.nextafter(want, np.float32(3))
+        >>> compare_backend("y", "onnx", got, want, allowed=1).ok
+        True
+    """
     got, want = np.asarray(got), np.asarray(want)
     if want.dtype.kind != "f":
         same = np.asarray(got.astype(want.dtype) == want if got.shape == want.shape else False)

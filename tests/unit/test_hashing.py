@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tskew.hashing import _PY_FOLD_BELOW, hash_to_buckets, murmur3_32
+from tskew.hashing import PY_FOLD_BELOW, hash_to_buckets, murmur3_32
 
 
 def ref(values: list[str | bytes | None], seed: int = 0) -> np.ndarray:
@@ -153,7 +153,7 @@ def test_short_strings_at_buffer_end() -> None:
         np.testing.assert_array_equal(murmur3_32(pa.array(["xyz", *xs]).slice(1)), ref(xs))
 
 
-@pytest.mark.parametrize("n_long", [1, _PY_FOLD_BELOW - 1, _PY_FOLD_BELOW, _PY_FOLD_BELOW + 5])
+@pytest.mark.parametrize("n_long", [1, PY_FOLD_BELOW - 1, PY_FOLD_BELOW, PY_FOLD_BELOW + 5])
 def test_mixed_short_and_long_strings(n_long: int) -> None:
     # Exercises the vectorised column loop, the hand-over to the Python fold
     # of the last few long strings, and the un-sorting of the result.

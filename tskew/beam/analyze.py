@@ -11,8 +11,8 @@ one-element ``Create``: the constructs that behave the same on the DirectRunner
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -37,9 +37,11 @@ from tskew.statistics import DatasetStatistics
 from tskew.tracing import trace
 from tskew.transform_fn import TransformFn, arrow_output_schema
 
+_log = logging.getLogger(__name__)
+
 
 class _Progress:
-    """Rows seen by this worker in one pass, written to stderr as the pass runs."""
+    """Rows seen by this worker in one pass, logged (INFO) as the pass runs."""
 
     def __init__(self, label: str | None):
         self.label, self.rows = label, 0
@@ -48,11 +50,7 @@ class _Progress:
         if self.label is None:
             return
         self.rows += rows
-        print(
-            f"tskew: {self.label}: {self.rows:,} rows read (worker {os.getpid()})",
-            file=sys.stderr,
-            flush=True,
-        )
+        _log.info("%s: %s rows read (worker %d)", self.label, f"{self.rows:,}", os.getpid())
 
 
 class _Accumulate(beam.DoFn):
@@ -264,7 +262,8 @@ class AnalyzeDataset(beam.PTransform):
     Args:
         preprocessing_fn: the same function ``ts.analyze`` takes.
         schema: raw feature types; taken from a tskew reader or `BatchRows` when omitted.
-        progress: report rows read per pass on stderr.
+        progress: log rows read per pass (logger ``tskew.beam.analyze``, INFO;
+            the ``tskew`` command line shows them on stderr).
     """
 
     def __init__(

@@ -30,12 +30,13 @@ from tskew.schema import DType, Schema, unknown_name_message
 Locator = Callable[[int], tuple[int | None, str]]
 
 _FLOAT_TEXT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$|^[+-]?(?i:inf|infinity|nan)$"
-_PATTERNS = {
+# Text that parses as each non-string dtype (also used to infer a CSV column's type).
+TEXT_PATTERNS = {
     DType.INT64: r"^[+-]?[0-9]+$",
     DType.FLOAT32: _FLOAT_TEXT,
     DType.BOOL: r"^(?i:true|false|1|0)$",
 }
-_PATTERNS[DType.FLOAT64] = _PATTERNS[DType.FLOAT32]
+TEXT_PATTERNS[DType.FLOAT64] = TEXT_PATTERNS[DType.FLOAT32]
 _INF_TEXT = r"^[+-]?(?i:inf|infinity)$"
 
 
@@ -57,7 +58,7 @@ def parse_strings(arr: pa.Array, dtype: DType) -> tuple[pa.Array, np.ndarray]:
     """
     arr = arr.cast(pa.string())
     arr = pc.if_else(pc.is_in(arr, pa.array(NULL_TOKENS)), pa.scalar(None, pa.string()), arr)
-    valid = pc.match_substring_regex(arr, _PATTERNS[dtype])
+    valid = pc.match_substring_regex(arr, TEXT_PATTERNS[dtype])
     bad = np.asarray(pc.and_(pc.invert(valid), pc.is_valid(arr)).fill_null(False))
     cleaned = pc.if_else(valid, arr, pa.scalar(None, pa.string()))
     if dtype is DType.BOOL:

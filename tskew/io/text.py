@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 
 from tskew.errors import DataError
 from tskew.io.bad_records import BadRecord, BadRecordLog
-from tskew.io.conform import _PATTERNS, NULL_TOKENS
+from tskew.io.conform import NULL_TOKENS, TEXT_PATTERNS
 from tskew.io.csv_records import Block, drop_blank_lines, split_blocks
 from tskew.schema import DType
 
@@ -46,7 +46,7 @@ def infer_text_dtype(arr: pa.Array) -> DType | None:
     if len(present) == 0:
         return None
     for dtype in (DType.INT64, DType.FLOAT64, DType.BOOL):
-        if pc.all(pc.match_substring_regex(present, _PATTERNS[dtype])).as_py():
+        if pc.all(pc.match_substring_regex(present, TEXT_PATTERNS[dtype])).as_py():
             return dtype
     return DType.STRING
 

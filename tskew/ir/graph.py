@@ -56,14 +56,6 @@ class Graph:
     def node(self, node_id: int) -> Node:
         return self.nodes[node_id]
 
-    def consumers(self) -> dict[int, list[int]]:
-        """Map each node id to the ids of the nodes that read it."""
-        users: dict[int, list[int]] = {n.id: [] for n in self.nodes}
-        for n in self.nodes:
-            for i in n.inputs:
-                users[i].append(n.id)
-        return users
-
     def ancestors(self, roots: Iterable[int]) -> set[int]:
         """Ids of ``roots`` and everything they depend on."""
         seen: set[int] = set()
@@ -103,11 +95,6 @@ class Graph:
             if t.shape is not Shape.ROW or t.nullable:
                 raise GraphError(f"output {name!r} must be a non-null row value, got {t!r}")
         return self
-
-    def prune(self) -> Graph:
-        """Drop nodes no output depends on (inputs are kept) and renumber."""
-        keep = self.ancestors(self.outputs.values()) | set(self.inputs.values())
-        return self.renumbered([n for n in self.nodes if n.id in keep])
 
     def renumbered(self, nodes: list[Node]) -> Graph:
         """Rebuild from a topologically ordered subset of nodes with fresh ids."""

