@@ -96,6 +96,11 @@ class Graph:
                 raise GraphError(f"output {name!r} must be a non-null row value, got {t!r}")
         return self
 
+    def prune(self) -> Graph:
+        """Drop nodes no output depends on (inputs are kept) and renumber."""
+        keep = self.ancestors(self.outputs.values()) | set(self.inputs.values())
+        return self.renumbered([n for n in self.nodes if n.id in keep])
+
     def renumbered(self, nodes: list[Node]) -> Graph:
         """Rebuild from a topologically ordered subset of nodes with fresh ids."""
         remap: dict[int, int] = {}
