@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -188,9 +189,12 @@ class TransformModule:
         def by_name(args: tuple) -> dict[str, Any]:
             return dict(zip(names, args, strict=True))
 
-        transform = tf.function(lambda *a: self.transform(by_name(a)), input_signature=specs)
-        serve = tf.function(lambda *a: self.serve(by_name(a)), input_signature=specs)
-        from_examples = tf.function(
+        # Generated code is plain TF ops: AutoGraph has nothing to convert, and would
+        # only warn about the functions it cannot read (importlib's _gcd_import).
+        function = functools.partial(tf.function, autograph=False)
+        transform = function(lambda *a: self.transform(by_name(a)), input_signature=specs)
+        serve = function(lambda *a: self.serve(by_name(a)), input_signature=specs)
+        from_examples = function(
             lambda examples: self.serve(self.parse_examples(examples)),
             input_signature=[tf.TensorSpec([None], tf.string, name="examples")],
         )
