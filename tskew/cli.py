@@ -232,7 +232,7 @@ def _refuse_unknown_beam_flags(flags: list[str], own: list[str]) -> None:
     unknown = [f for f in unknown if f.startswith("-")]
     if not unknown:
         return
-    known = [o for o in [*parser._option_string_actions, *own] if o.startswith("--")]
+    known = list(dict.fromkeys(o for o in [*own, *parser._option_string_actions] if o[:2] == "--"))
     hints = []
     for flag in unknown:
         close = difflib.get_close_matches(flag.split("=")[0], known, n=2, cutoff=0.75)
@@ -310,7 +310,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     print(report.table())
     ran = sorted({r.backend for r in report.rows})
     if report.ok:
-        print(f"tskew verify: {', '.join(ran)} agree within the documented tolerance")
+        print(
+            f"tskew verify: all backends agree within the documented tolerance ({', '.join(ran)})"
+        )
     elif report.failed:
         print(f"tskew verify: FAILED: {', '.join(report.failed)} cannot run this transform")
     else:
