@@ -169,53 +169,10 @@ def _csv_args(args: argparse.Namespace) -> dict:
 
 
 def _schema_arg(path: str | None):
-    """``--schema``: a tskew schema JSON (an artifact's ``schema.json``, or the artifact
-    directory), or a tensorflow_metadata Schema text proto (``.pbtxt``) or binary (``.pb``)."""
-    import json
+    """``--schema FILE`` as a `Schema` (see `tskew.io.schema_file`), or None."""
+    from tskew.io.schema_file import load_schema_file
 
-    from tskew.schema import Schema, as_schema
-
-    if path is None:
-        return None
-    file = Path(path)
-    if file.is_dir():
-        file = file / "schema.json"
-    if not file.is_file():
-        raise CommandError(f"--schema {path}: no such file")
-    if file.suffix.lower() != ".json":
-        return as_schema(str(file))  # TFMD text or binary proto
-    try:
-        obj = json.loads(file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CommandError(f"--schema {file}: not a JSON file ({err})") from None
-    if not isinstance(obj, dict):
-        raise CommandError(
-            f"--schema {file}: expected a JSON object of feature -> "
-            '{"dtype": ..., "nullable": ...} (as an artifact\'s schema.json) or -> dtype name'
-        )
-    try:
-        return Schema(
-            {n: (t if isinstance(t, str) else _feature_type(n, t)) for n, t in obj.items()}
-        )
-    except TskewError as err:
-        raise CommandError(f"--schema {file}: {err}") from None
-
-
-def _feature_type(name: str, obj: object):
-    import json
-
-    from tskew.errors import SchemaError
-    from tskew.schema import FeatureType
-
-    if not isinstance(obj, dict) or not isinstance(obj.get("nullable", False), bool):
-        raise SchemaError(
-            f'feature {name!r}: expected a dtype name or {{"dtype": ..., "nullable": '
-            f"true/false}}, got {json.dumps(obj)[:80]}"
-        )
-    try:
-        return FeatureType.from_json({"nullable": False, **obj})
-    except (KeyError, ValueError) as err:
-        raise SchemaError(f"feature {name!r}: {err}") from None
+    return None if path is None else load_schema_file(path, what="--schema ")
 
 
 def _refuse_unknown_beam_flags(flags: list[str], own: list[str]) -> None:
