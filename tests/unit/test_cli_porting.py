@@ -27,9 +27,12 @@ HEADERLESS = "39,State-gov\n50,Self-emp\n38,Private\n"
 
 
 def _tskew(cwd: Path, *argv: str, **env: str) -> subprocess.CompletedProcess:
-    """``python -m tskew`` in ``cwd`` with only the repository on PYTHONPATH."""
+    """The installed ``tskew`` script (whose sys.path, unlike ``python -m``'s, lacks the
+    current directory) in ``cwd``, with only the repository on PYTHONPATH."""
+    script = Path(sys.executable).with_name("tskew")
+    command = [str(script)] if script.is_file() else [sys.executable, "-m", "tskew"]
     return subprocess.run(
-        [sys.executable, "-m", "tskew", *argv],
+        [*command, *argv],
         capture_output=True,
         text=True,
         cwd=cwd,
