@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -29,6 +29,7 @@ from tskew.plan import AccumulatorSpec, make_plan
 from tskew.schedule import PassPlan, Scheduler, merge_states
 from tskew.schema import DType, Schema, SchemaLike, as_schema
 from tskew.statistics import DatasetStatistics, FeatureStatistics
+from tskew.targets import check_targets
 from tskew.tracing import trace
 from tskew.transform_fn import TransformFn, arrow_output_schema
 
@@ -131,6 +132,10 @@ def analyze(
     output_statistics: bool = True,
     workers: int | None = None,
     cache_bytes: int | None = None,
+    targets: Sequence[str] = (),
+    header: Any = "auto",
+    column_names: Sequence[str] | None = None,
+    delimiter: str | None = None,
 ) -> TransformFn:
     """Analyze ``data`` and freeze ``preprocessing_fn`` into a `TransformFn`.
 
@@ -147,14 +152,29 @@ def analyze(
         workers: threads for each pass (default: the CPU count, at most 4).
         cache_bytes: files up to this size are read once and kept in memory for
             the passes; bigger ones are streamed again on each pass (bounded memory).
+        targets: serving backends the transform must export to (``"tensorflow"``,
+            ``"onnx"``); an op one of them cannot run is an `UnsupportedOpError`
+            right after tracing, before the data is analyzed.
+        header, column_names, delimiter: how to read CSV files (see
+            `tskew.io.open_source`): ``header=None, column_names=[...]`` for a file
+            without a header row, ``delimiter=";"`` for another separator.
 
     Raises:
         AnalyzeError: empty data, or an analyzer saw no values.
         TraceError, SchemaError, DataError: see their messages.
+        UnsupportedOpError: an op a backend in ``targets`` cannot run.
     """
     options = _source_options(batch_size, on_bad_record, cache_bytes)
+    options.update(header=header, column_names=column_names, delimiter=delimiter)
     tfn, _ = _analyze(
-        preprocessing_fn, data, schema, options, output_statistics, workers, keep_output=False
+        preprocessing_fn,
+        data,
+        schema,
+        options,
+        output_statistics,
+        workers,
+        keep_output=False,
+        targets=targets,
     )
     return tfn
 
@@ -168,12 +188,16 @@ def analyze_and_transform(
     on_bad_record: str = "error",
     workers: int | None = None,
     cache_bytes: int | None = None,
+    header: Any = "auto",
+    column_names: Sequence[str] | None = None,
+    delimiter: str | None = None,
 ) -> tuple[TransformFn, pa.Table]:
     """`analyze`, then transform the same data, sharing the final pass.
 
     Returns the TransformFn and the transformed rows as a pyarrow Table.
     """
     options = _source_options(batch_size, on_bad_record, cache_bytes)
+    options.update(header=header, column_names=column_names, delimiter=delimiter)
     return _analyze(preprocessing_fn, data, schema, options, True, workers, keep_output=True)
 
 
@@ -192,12 +216,14 @@ def _analyze(
     output_statistics_wanted: bool,
     workers: int | None,
     keep_output: bool,
+    targets: Sequence[str] = (),
 ) -> tuple[TransformFn, pa.Table | None]:
     started = time.perf_counter()
     if schema is not None:
         schema = as_schema(schema)
     source = open_source(data, schema, **source_options)
     graph = trace(preprocessing_fn, source.schema)
+    check_targets(graph, [targets] if isinstance(targets, str) else targets)
     plan = make_plan(graph, statistics=True)
     workers = workers or default_workers()
     scheduler = analyze_graph(

@@ -38,26 +38,46 @@ class CommandError(TskewError):
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from tskew.demos.flights import run
+    from tskew.tf_logging import import_tensorflow
+
+    import_tensorflow()  # first, so TensorFlow's start-up lines are filtered
 
     run(Path(args.output))
     return 0
 
 
 def _load_callable(spec: str):
+    """``package.module:function``, importable from the current directory as with
+    ``python -m`` (which puts it first on ``sys.path``)."""
     import importlib
+    import os
 
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise CommandError(
             f"--preprocessing-fn must look like package.module:function, got {spec!r}"
         )
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
-    except ImportError as err:
+    except ModuleNotFoundError as err:
+        top = module_name.split(".")[0]
+        if err.name is not None and module_name.startswith(err.name):
+            raise CommandError(
+                f"--preprocessing-fn {spec}: cannot import module {module_name!r} ({err}); "
+                f"run tskew from the directory holding {top}.py (or the {top}/ package), "
+                "or add that directory to PYTHONPATH"
+            ) from None
         raise CommandError(
-            f"--preprocessing-fn {spec}: cannot import {module_name!r} ({err}); is it on "
-            "PYTHONPATH?"
+            f"--preprocessing-fn {spec}: importing {module_name!r} failed: {err}; install "
+            f"{err.name!r} or fix the import in {module_name}"
         ) from None
+    except Exception as err:  # a SyntaxError or a failure in the module's own code
+        raise CommandError(
+            f"--preprocessing-fn {spec}: importing {module_name!r} failed: "
+            f"{type(err).__name__}: {err} (--debug prints the traceback)"
+        ) from err
     fn = getattr(module, attr, None)
     if not callable(fn):
         raise CommandError(f"--preprocessing-fn {spec}: {module_name} has no function {attr!r}")
@@ -74,13 +94,21 @@ def _cmd_analyze(args: argparse.Namespace, beam_args: list[str]) -> int:
     import tskew.beam as tsb
     from tskew.io.sources import expand_paths, file_format
     from tskew.plan import make_plan
+    from tskew.targets import check_targets
     from tskew.tracing import trace
 
+    _refuse_unknown_beam_flags(beam_args, args.own_options)
     fn = _load_callable(args.preprocessing_fn)
     files = expand_paths(args.data)
     readers = {"csv": tsb.ReadCsv, "parquet": tsb.ReadParquet, "jsonl": tsb.ReadJsonl}
-    reader = readers[file_format(files[0])](args.data, max_bad_fraction=args.max_bad_fraction)
+    reader = readers[file_format(files[0])](
+        args.data,
+        schema=_schema_arg(args.schema),
+        max_bad_fraction=args.max_bad_fraction,
+        **_csv_args(args),
+    )
     graph = trace(fn, reader.schema)
+    check_targets(graph, _targets_arg(args.target))
     print(
         f"tskew analyze: {len(files)} file(s), {len(reader.schema)} columns; "
         f"{make_plan(graph).describe(graph)}",
@@ -110,14 +138,67 @@ def _cmd_analyze(args: argparse.Namespace, beam_args: list[str]) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
+    """Print the graph and plan; exit 2 if an op cannot run on a ``--target``."""
     from tskew.io import open_source
     from tskew.plan import make_plan
+    from tskew.targets import check_targets
     from tskew.tracing import trace
 
-    graph = trace(_load_callable(args.preprocessing_fn), open_source(args.data).schema)
+    fn = _load_callable(args.preprocessing_fn)
+    source = open_source(args.data, _schema_arg(args.schema), **_csv_args(args))
+    graph = trace(fn, source.schema)
     print(graph)
     print(make_plan(graph).describe(graph))
+    targets = _targets_arg(args.target)
+    check_targets(graph, targets)
+    if targets:
+        print(f"exportable to: {', '.join(targets)}")
     return 0
+
+
+def _targets_arg(text: str | None) -> list[str]:
+    """``--target onnx,tensorflow`` -> the target names (checked by `check_targets`)."""
+    return [t.strip() for t in text.split(",") if t.strip()] if text else []
+
+
+def _csv_args(args: argparse.Namespace) -> dict:
+    """The CSV reading options of ``--no-header``, ``--column-names`` and ``--delimiter``."""
+    header = None if args.no_header else (True if args.header else "auto")
+    names = [n.strip() for n in args.column_names.split(",")] if args.column_names else None
+    delimiter = "\t" if args.delimiter in ("\\t", "tab") else args.delimiter
+    return {"header": header, "column_names": names, "delimiter": delimiter}
+
+
+def _schema_arg(path: str | None):
+    """``--schema FILE`` as a `Schema` (see `tskew.io.schema_file`), or None."""
+    from tskew.io.schema_file import load_schema_file
+
+    return None if path is None else load_schema_file(path, what="--schema ")
+
+
+def _refuse_unknown_beam_flags(flags: list[str], own: list[str]) -> None:
+    """Beam silently drops flags it does not know (``--runnr``): refuse them instead,
+    naming the closest tskew or Beam option."""
+    import difflib
+
+    from apache_beam.options import pipeline_options as po
+
+    parser = getattr(po, "_BeamArgumentParser", argparse.ArgumentParser)(allow_abbrev=False)
+    for cls in {str(c): c for c in po.PipelineOptions.__subclasses__()}.values():
+        cls._add_argparse_args(parser)
+    _, unknown = parser.parse_known_args(flags)
+    unknown = [f for f in unknown if f.startswith("-")]
+    if not unknown:
+        return
+    known = list(dict.fromkeys(o for o in [*own, *parser._option_string_actions] if o[:2] == "--"))
+    hints = []
+    for flag in unknown:
+        close = difflib.get_close_matches(flag.split("=")[0], known, n=2, cutoff=0.75)
+        hints.append(f"{flag} (did you mean {' or '.join(close)}?)" if close else flag)
+    raise CommandError(
+        f"unknown option(s) {', '.join(hints)}: not a tskew analyze option nor a Beam "
+        "pipeline option (see tskew analyze --help)"
+    )
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
@@ -147,6 +228,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
         print(f"tskew export: wrote the training statistics as a TFMD proto to {path}")
     model = args.model
     if model and Path(model).suffix == ".keras":
+        from tskew.tf_logging import import_tensorflow
+
+        import_tensorflow()  # before keras imports it unfiltered
         import keras
 
         model = keras.models.load_model(model)  # safe_mode: refuses to run pickled code
@@ -177,14 +261,20 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from tskew.verify import verify
 
     tfn = ts.load(args.artifact, digest=args.digest)
-    backends = args.backends.split(",") if args.backends else None
+    backends = None
+    if args.backends is not None:
+        backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     report = verify(tfn, args.data, backends)
     print(report.table())
-    print(
-        "tskew verify: all backends agree within the documented tolerance"
-        if report.ok
-        else "tskew verify: MISMATCH beyond the documented tolerance"
-    )
+    ran = sorted({r.backend for r in report.rows})
+    if report.ok:
+        print(
+            f"tskew verify: all backends agree within the documented tolerance ({', '.join(ran)})"
+        )
+    elif report.failed:
+        print(f"tskew verify: FAILED: {', '.join(report.failed)} cannot run this transform")
+    else:
+        print("tskew verify: MISMATCH beyond the documented tolerance")
     return 0 if report.ok else 1
 
 
@@ -231,11 +321,10 @@ def _cmd_skew_report(args: argparse.Namespace) -> int:
         print(f"tskew skew-report: error: no serving rows in {args.serving}", file=sys.stderr)
         return 2
     text = report.render(args.format, color=None if args.output is None else False)
-    if args.output:
+    if args.output:  # the report goes to the file; stdout says where and the verdict
         _write(Path(args.output), text)
-        print(f"tskew skew-report: wrote {args.format} report to {args.output}")
-        if args.format != "text":
-            print(report.render("text"))
+        verdict = "PASSED" if report.passed else "FAILED (skew beyond an error threshold)"
+        print(f"tskew skew-report: wrote {args.format} report to {args.output}: {verdict}")
     else:
         print(text)
     return 0 if report.passed else 1
@@ -291,6 +380,36 @@ def artifact_digest(path: str | Path) -> str:
     return artifact_digest((Path(path) / MANIFEST).read_bytes())
 
 
+def _add_reading_args(parser: argparse.ArgumentParser) -> None:
+    """--schema and the CSV options, shared by the commands that read training data."""
+    parser.add_argument(
+        "--schema",
+        help="feature types: a tskew schema JSON (an artifact's schema.json, or the artifact "
+        "directory) or a tensorflow_metadata Schema (.pbtxt / .pb); default: inferred",
+    )
+    header = parser.add_mutually_exclusive_group()
+    header.add_argument(
+        "--no-header",
+        action="store_true",
+        help="CSV: the first row is data (name the columns with --column-names or --schema)",
+    )
+    header.add_argument(
+        "--header",
+        action="store_true",
+        help="CSV: the first row is the header even if it looks like data",
+    )
+    parser.add_argument("--column-names", help="CSV: comma-separated column names, in file order")
+    parser.add_argument("--delimiter", help="CSV: field delimiter (one character; 'tab' or \\t)")
+
+
+def _add_target_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target",
+        help="comma-separated serving targets (tensorflow, onnx) the transform must export "
+        "to; an op one cannot run fails now, before any analysis",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -318,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
         "analyze",
         **shared,
         help="analyze data with a Beam pipeline and write the artifact; "
-        "unknown options are passed to Beam (e.g. --direct_num_workers=2)",
+        "Beam pipeline options are passed on (e.g. --direct_num_workers=2), others refused",
     )
     analyze.add_argument("--preprocessing-fn", required=True, help="package.module:function")
     analyze.add_argument("--data", required=True, help="file, glob or directory pattern")
@@ -331,7 +450,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="tolerated share of malformed records (default 0: fail on the "
         "first, naming its file and line)",
     )
-    analyze.set_defaults(fn=_cmd_analyze, beam=True)
+    _add_reading_args(analyze)
+    _add_target_arg(analyze)
+    analyze.set_defaults(
+        fn=_cmd_analyze, beam=True, own_options=list(analyze._option_string_actions)
+    )
     export = sub.add_parser("export", **shared, help="write a saved TransformFn as a TF SavedModel")
     export.add_argument("artifact", help="artifact directory written by TransformFn.save")
     export.add_argument("--saved-model", help="SavedModel directory to write")
@@ -353,11 +476,18 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--top-k", type=int, help="policy: serve the k best labels")
     export.set_defaults(fn=_cmd_export)
     verify = sub.add_parser(
-        "verify", **shared, help="run every available backend on data; exit 1 on any mismatch"
+        "verify",
+        **shared,
+        help="run every installed backend on data; exit 1 on any mismatch or a backend "
+        "that cannot run the transform",
     )
     verify.add_argument("artifact", help="artifact directory written by TransformFn.save")
     verify.add_argument("--data", required=True, help="file or glob the transform reads")
-    verify.add_argument("--backends", help="comma-separated subset of numpy,tensorflow,onnx")
+    verify.add_argument(
+        "--backends",
+        help="comma-separated subset of numpy,tensorflow,onnx; each must run (default: every "
+        "installed backend, the others reported as skipped)",
+    )
     verify.set_defaults(fn=_cmd_verify)
     skew = sub.add_parser(
         "skew-report",
@@ -404,8 +534,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fskew.set_defaults(fn=_cmd_feature_skew)
     plan = sub.add_parser("plan", **shared, help="print the traced graph and the analysis plan")
-    plan.add_argument("--preprocessing-fn", required=True)
-    plan.add_argument("--data", required=True)
+    plan.add_argument("--preprocessing-fn", required=True, help="package.module:function")
+    plan.add_argument("--data", required=True, help="file, glob or directory pattern")
+    _add_reading_args(plan)
+    _add_target_arg(plan)
     plan.set_defaults(fn=_cmd_plan)
     for pinned in (show, export, verify, skew, fskew):
         pinned.add_argument(

@@ -12,7 +12,7 @@ Example:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,12 +87,25 @@ class TransformFn:
         batch_size: int = TRANSFORM_BATCH_SIZE,
         on_bad_record: str = "error",
         return_report: bool = False,
+        output: str = "auto",
+        header: Any = "auto",
+        column_names: Sequence[str] | None = None,
+        delimiter: str | None = None,
     ) -> Any:
-        """Transform ``data``, returning the same kind of container.
+        """Transform ``data``, returning the same kind of container unless ``output`` says.
 
-        DataFrame in -> DataFrame out (the index of the rows kept); pyarrow Table ->
-        Table; RecordBatch -> RecordBatch; dict of columns -> dict of numpy arrays;
-        file paths or globs -> pyarrow Table.
+        With ``output="auto"``: DataFrame in -> DataFrame out (the index of the rows
+        kept); pyarrow Table -> Table; RecordBatch -> RecordBatch; dict of columns ->
+        dict of numpy arrays; file paths or globs -> pyarrow Table (files may not fit a
+        DataFrame; ``output="pandas"`` asks for one).
+
+        Example:
+            >>> import tskew as ts
+            >>> tfn = ts.analyze(lambda i: {"y": i["x"] * 2}, {"x": [1, 2]})
+            >>> type(tfn.transform({"x": [3]}, output="pandas")).__name__
+            'DataFrame'
+            >>> tfn.transform({"x": [3]}, output="arrow").to_pydict()
+            {'y': [6]}
 
         Args:
             data: the raw rows (see `tskew.io.open_source`).
@@ -104,12 +117,21 @@ class TransformFn:
                 ``out, report = tfn.transform(df, on_bad_record="skip",
                 return_report=True)``; ``report.dropped_rows`` are their 0-based input
                 positions.
+            output: "auto" (as above), "pandas" (a DataFrame), "arrow" (a pyarrow
+                Table) or "numpy" (a dict of numpy arrays).
+            header, column_names, delimiter: how to read CSV files (see
+                `tskew.io.open_source`; ``header=None`` names the columns in the input
+                schema's order unless ``column_names`` says otherwise).
 
         Returns:
             The transformed rows, or ``(rows, report)`` when ``return_report``.
         """
         from tskew.io import open_source
 
+        if output not in OUTPUTS:
+            from tskew.errors import ConfigError
+
+            raise ConfigError(f"output={output!r}: expected one of {', '.join(OUTPUTS)}")
         if isinstance(data, dict):
             check_columns(data)
         batch_size = min(batch_size, rows_per_batch(self.graph))
@@ -119,6 +141,9 @@ class TransformFn:
             batch_size=batch_size,
             on_bad_record=on_bad_record,
             max_bad_examples=1 << 62,  # every dropped row is reported
+            header=header,
+            column_names=column_names,
+            delimiter=delimiter,
         )
         out_schema = self.arrow_output_schema
         table = pa.Table.from_batches(
@@ -133,7 +158,7 @@ class TransformFn:
                 "pass return_report=True to get them all",
                 stacklevel=2,
             )
-        result = _like_input(data, table, report.dropped_rows)
+        result = _as_output(output, data, table, report.dropped_rows)
         return (result, report) if return_report else result
 
     @property
@@ -316,6 +341,24 @@ def _report(source: Any, rows_out: int) -> TransformReport:
     rows = [source.input_row(r) for r in records]
     dropped = np.array(sorted(r for r in rows if r is not None), np.int64)
     return TransformReport(rows_out + len(records), rows_out, dropped, records)
+
+
+OUTPUTS = ("auto", "pandas", "arrow", "numpy")
+
+
+def _as_output(output: str, data: Any, table: pa.Table, dropped: np.ndarray) -> Any:
+    """``table`` as the container ``output`` names ("auto": like ``data``)."""
+    if output == "arrow":
+        return table
+    if output == "numpy":
+        return {name: _to_numpy(table.column(name)) for name in table.column_names}
+    if output == "pandas":
+        import pandas as pd
+
+        if isinstance(data, pd.DataFrame):
+            return _like_input(data, table, dropped)
+        return table.to_pandas()
+    return _like_input(data, table, dropped)
 
 
 def _like_input(data: Any, table: pa.Table, dropped: np.ndarray) -> Any:

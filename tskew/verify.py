@@ -50,14 +50,23 @@ class FeatureParity:
 
 @dataclass
 class ParityReport:
-    """Per-feature parity of every backend that ran; ``skipped`` says why others did not."""
+    """Per-feature parity of every backend that ran.
+
+    Attributes:
+        rows: one `FeatureParity` per output and backend that ran.
+        failed: backend -> why it could not run the transform (an op it cannot
+            express); a failure, like a mismatch.
+        skipped: backend -> why it was not run (not installed; only when the
+            backends were not named, so the default is "every installed backend").
+    """
 
     rows: list[FeatureParity] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in self.rows)
+        return not self.failed and all(r.ok for r in self.rows)
 
     def table(self) -> str:
         header = (
@@ -89,42 +98,81 @@ class ParityReport:
             "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
             for row in lines
         ]
-        text += [f"{backend}: not run ({why})" for backend, why in self.skipped.items()]
+        text += [f"{backend}: FAILED, cannot run ({why})" for backend, why in self.failed.items()]
+        text += [f"{backend}: skipped ({why})" for backend, why in self.skipped.items()]
         return "\n".join(text)
+
+
+BACKENDS = ("numpy", "tensorflow", "onnx")
+# backend -> (modules it needs, the extra that installs them)
+_NEEDS = {"tensorflow": (("tensorflow",), "tf"), "onnx": (("onnx", "onnxruntime"), "onnx")}
+
+
+def missing_packages(backend: str) -> str | None:
+    """Why ``backend`` cannot run here (its missing packages and the extra), or None."""
+    modules, extra = _NEEDS.get(backend, ((), ""))
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if not missing:
+        return None
+    return f"{', '.join(missing)} not installed: pip install 'tskew[{extra}]'"
 
 
 def available_backends() -> list[str]:
     """numpy, plus tensorflow and onnx when their packages are installed."""
-    out = ["numpy"]
-    if importlib.util.find_spec("tensorflow"):
-        out.append("tensorflow")
-    if importlib.util.find_spec("onnxruntime") and importlib.util.find_spec("onnx"):
-        out.append("onnx")
-    return out
+    return [b for b in BACKENDS if missing_packages(b) is None]
 
 
 def verify(tfn: TransformFn, data: Any, backends: Sequence[str] | None = None) -> ParityReport:
-    """Transform ``data`` on each backend and compare every output with the numpy executor."""
+    """Transform ``data`` on each backend and compare every output with the numpy executor.
+
+    Args:
+        tfn: the transform.
+        data: the rows to run (anything `tskew.io.open_source` reads).
+        backends: the backends to check. Named ones must run: one that is not
+            installed is a `ConfigError`, one that cannot express the transform is in
+            ``report.failed`` (so ``report.ok`` is False). None: every installed backend,
+            the others listed in ``report.skipped`` with the reason.
+    """
     import pyarrow as pa
 
     from tskew.exporters.saved_model import serving_inputs
     from tskew.io import open_source
 
+    report = ParityReport()
+    if backends is None:
+        chosen = available_backends()
+        report.skipped = {b: why for b in BACKENDS if (why := missing_packages(b))}
+    else:
+        chosen = _requested(backends)
     batches = tfn.transform_batches(open_source(data, tfn.input_schema).batches())
     table = pa.Table.from_batches(list(batches), schema=tfn.arrow_output_schema)
     reference = {name: _numpy(table.column(name)) for name in tfn.graph.outputs}
-    report = ParityReport()
     feed = serving_inputs(tfn, data)
-    for backend in backends or available_backends():
+    for backend in chosen:
         try:
             got = _RUNNERS[backend](tfn, feed) if backend != "numpy" else reference
         except UnsupportedOpError as err:
-            report.skipped[backend] = str(err)
+            report.failed[backend] = str(err)
             continue
         for name, want in reference.items():
             allowed = _allowed_ulp(tfn, name, backend)
             report.rows.append(compare_backend(name, backend, got[name], want, allowed))
     return report
+
+
+def _requested(backends: Sequence[str]) -> list[str]:
+    """Backends named by the caller: known and installed, else a `ConfigError`."""
+    from tskew.errors import ConfigError
+
+    chosen = list(dict.fromkeys(backends))
+    for backend in chosen:
+        if backend not in BACKENDS:
+            raise ConfigError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+        if why := missing_packages(backend):
+            raise ConfigError(f"backend {backend!r} was requested but cannot run: {why}")
+    if not chosen:
+        raise ConfigError(f"no backend named; expected some of {', '.join(BACKENDS)}")
+    return chosen
 
 
 def _numpy(col: Any) -> np.ndarray:

@@ -21,9 +21,11 @@ import pyarrow.parquet as pq
 
 from tskew.beam.elements import Tagged, dead_letter, select
 from tskew.io.bad_records import BadRecordLog
+from tskew.io.csv_options import CsvOptions
 from tskew.io.sources import (
     Fingerprint,
     check_unchanged,
+    csv_options_for,
     expand_paths,
     fingerprint,
     infer_files,
@@ -38,10 +40,15 @@ class _ReadFile(beam.DoFn):
     """Reads one file, which must be unchanged since the pipeline was built."""
 
     def __init__(
-        self, schema: Schema, policy: str, batch_size: int, prints: dict[str, Fingerprint]
+        self,
+        schema: Schema,
+        policy: str,
+        batch_size: int,
+        prints: dict[str, Fingerprint],
+        csv_options: CsvOptions | None = None,
     ):
         self.schema, self.policy, self.batch_size = schema, policy, batch_size
-        self.prints = prints
+        self.prints, self.csv_options = prints, csv_options
 
     def process(self, path: str, plan: Any = _ALL):
         # Batches and dead letters in one output, as `Tagged` values.
@@ -55,7 +62,7 @@ class _ReadFile(beam.DoFn):
         check_unchanged(Path(path), self.prints.get(path))
         log = BadRecordLog(self.policy, max_examples=1 << 62)
         seen = 0
-        for batch in read_file(Path(path), schema, log, self.batch_size):
+        for batch in read_file(Path(path), schema, log, self.batch_size, self.csv_options):
             yield Tagged("batch", batch)
             yield from (Tagged("bad", dead_letter(r)) for r in log.examples[seen:])
             seen = len(log.examples)
@@ -72,14 +79,20 @@ class _ReadFiles(beam.PTransform):
         schema: SchemaLike | None = None,
         max_bad_fraction: float = 0.0,
         batch_size: int = 1 << 18,
+        header: Any = "auto",
+        column_names: list[str] | None = None,
+        delimiter: str | None = None,
     ):
         super().__init__()
+        # CSV only; see tskew.io.open_source
+        schema = None if schema is None else as_schema(schema)
+        self.csv_options = csv_options_for(schema, header, column_names, delimiter)
         self.files = [str(p) for p in expand_paths(pattern)]
         # Every pass (inference here, each analysis pass later) must see the same bytes.
         self.prints = {f: fingerprint(Path(f)) for f in self.files}
         self.pattern = pattern
         if schema is None:
-            schema = infer_files([Path(f) for f in self.files], batch_size)
+            schema = infer_files([Path(f) for f in self.files], batch_size, self.csv_options)
         self.schema = as_schema(schema)
         self.max_bad_fraction = max_bad_fraction
         self.batch_size = batch_size
@@ -93,7 +106,8 @@ class _ReadFiles(beam.PTransform):
             | f"{label}Files" >> beam.Create(self.files)
             | f"{label}Read"
             >> beam.ParDo(
-                _ReadFile(self.schema, policy, self.batch_size, self.prints), **side
+                _ReadFile(self.schema, policy, self.batch_size, self.prints, self.csv_options),
+                **side,
             ).with_output_types(Tagged)
         )
         return select(read, "batch", label)
@@ -105,7 +119,7 @@ class _ReadFiles(beam.PTransform):
             | "Files" >> beam.Create(self.files)
             | "Read"
             >> beam.ParDo(
-                _ReadFile(self.schema, policy, self.batch_size, self.prints)
+                _ReadFile(self.schema, policy, self.batch_size, self.prints, self.csv_options)
             ).with_output_types(Tagged)
         )
         batches = select(read, "batch", "Batches")

@@ -19,6 +19,10 @@ MISSING_SUFFIX = "__missing"
 def optional_import(module: str, purpose: str, extra: str) -> Any:
     """``import module`` with an error naming the extra that installs it."""
     try:
+        if module == "tensorflow":  # without its start-up lines on stderr
+            from tskew.tf_logging import import_tensorflow
+
+            return import_tensorflow()
         return importlib.import_module(module)
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError(

@@ -125,8 +125,10 @@ def load_model(model: Any, tfn: TransformFn) -> Any:
 
 def _from_keras(model: Any, tfn: TransformFn) -> Any:
     """Convert a Keras model whose inputs are named like transformed features."""
+    from tskew.tf_logging import import_tensorflow
+
     try:
-        import tensorflow as tf
+        tf = import_tensorflow()
         import tf2onnx
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError(

@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -199,9 +200,12 @@ class TransformModule:
         def serve_fn(*args: Any) -> dict[str, Any]:
             return self.serve(dict(zip(serving_names, args, strict=True)))
 
-        transform = tf.function(transform_fn, input_signature=self.input_signature(self.features))
-        serve = tf.function(serve_fn, input_signature=self.input_signature(self.serving_features))
-        from_examples = tf.function(
+        # Generated code is plain TF ops: AutoGraph has nothing to convert, and would
+        # only warn about the functions it cannot read (importlib's _gcd_import).
+        function = functools.partial(tf.function, autograph=False)
+        transform = function(transform_fn, input_signature=self.input_signature(self.features))
+        serve = function(serve_fn, input_signature=self.input_signature(self.serving_features))
+        from_examples = function(
             lambda examples: self.serve(self.parse_examples(examples)),
             input_signature=[tf.TensorSpec([None], tf.string, name="examples")],
         )

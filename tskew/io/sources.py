@@ -24,7 +24,15 @@ import pyarrow.parquet as pq
 from tskew.errors import DataError, SchemaError
 from tskew.io.bad_records import BadRecord, BadRecordLog
 from tskew.io.conform import NULL_TOKENS, conform
-from tskew.io.text import infer_text_dtype, read_csv_chunks, read_jsonl_chunks, widen
+from tskew.io.csv_options import AUTO, CsvOptions, check_header, has_number, header_error
+from tskew.io.text import (
+    csv_columns,
+    header_fields,
+    infer_text_dtype,
+    read_csv_chunks,
+    read_jsonl_chunks,
+    widen,
+)
 from tskew.schema import DType, FeatureType, Schema, SchemaLike, arrow_to_dtype, as_schema
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.zip", ".tsv")
@@ -117,6 +125,7 @@ class Source:
     _batch_size: int = 1 << 16
     _fingerprints: dict[Path, Fingerprint] = field(default_factory=dict)
     records: dict[str, int] = field(default_factory=dict)
+    csv_options: CsvOptions = field(default_factory=CsvOptions)
 
     def batches(self, columns: Sequence[str] | None = None) -> Iterator[pa.RecordBatch]:
         """Yield the whole dataset once more (cached, or streamed from the files).
@@ -143,7 +152,8 @@ class Source:
             expected = self._fingerprints.get(path)
             check_unchanged(path, expected)
             rows, reports = 0, self.bad_records.reports
-            for batch in read_file(path, schema, self.bad_records, self._batch_size):
+            batches = read_file(path, schema, self.bad_records, self._batch_size, self.csv_options)
+            for batch in batches:
                 rows += batch.num_rows
                 yield batch
             check_unchanged(path, expected)
@@ -183,6 +193,9 @@ def open_source(
     on_bad_record: str = "error",
     max_bad_examples: int = 20,
     cache_bytes: int = 1 << 28,
+    header: Any = AUTO,
+    column_names: Sequence[str] | None = None,
+    delimiter: str | None = None,
 ) -> Source:
     """Open ``data`` for reading as batches that match ``schema`` exactly.
 
@@ -199,19 +212,58 @@ def open_source(
         cache_bytes: files that take up to this much memory in all (text: their size;
             Parquet: uncompressed) are read once and kept; larger ones are streamed again
             on each pass (Parquet: only the columns the pass needs), so memory stays flat.
+        header: CSV only: "auto" (the first row is the header; one that looks like data
+            is an error), True (it is, unchecked) or None (no header row).
+        column_names: CSV only: the columns' names in file order (replacing the header's;
+            with ``header=None`` and a schema, the schema's order is the default).
+        delimiter: CSV only: one character; default tab for ``.tsv``, else comma.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "adult.csv"
+        >>> _ = path.write_text("39;State-gov\\n50;Private\\n")
+        >>> open_source(str(path), header=None, column_names=["age", "job"],
+        ...             delimiter=";").schema
+        Schema(age: int64, job: string)
     """
     if schema is not None:
         schema = as_schema(schema)
     log = BadRecordLog(on_bad_record, max_bad_examples)
+    csv_options = csv_options_for(schema, header, column_names, delimiter)
     if isinstance(data, str | Path) or (
         isinstance(data, list | tuple) and data and all(isinstance(d, str | Path) for d in data)
     ):
-        return _open_files(expand_paths(data), schema, log, batch_size, cache_bytes, data)
+        files = expand_paths(data)
+        return _open_files(files, schema, log, batch_size, cache_bytes, data, csv_options)
     table, description = in_memory_table(data)
     if schema is None:
         schema = Schema.infer(table)
     conformed = conform(table, schema, description, log, lambda i: (None, ""))
     return Source(schema, description, log, _cached=conformed.to_batches(batch_size))
+
+
+def csv_options_for(
+    schema: Schema | None,
+    header: Any = AUTO,
+    column_names: Sequence[str] | None = None,
+    delimiter: str | None = None,
+) -> CsvOptions:
+    """Checked `CsvOptions`; a headerless file's columns default to the schema's order.
+
+    Raises:
+        ConfigError: a bad option, or ``header=None`` with neither names nor a schema.
+    """
+    from tskew.errors import ConfigError
+
+    options = CsvOptions.of(header, column_names, delimiter)
+    if schema is not None:
+        options = options.with_names(list(schema))
+    if not options.has_header and options.column_names is None:
+        raise ConfigError(
+            "header=None: a file without a header row needs its column names; pass "
+            "column_names=[...] (in file order) or a schema listing the columns in file order"
+        )
+    return options
 
 
 def in_memory_table(data: Any) -> tuple[pa.Table, str]:
@@ -289,12 +341,13 @@ def _open_files(
     batch_size: int,
     cache_bytes: int,
     spec: Any,
+    csv_options: CsvOptions,
 ) -> Source:
     for path in files:
         file_format(path)  # fail early on unknown types
     prints = {path: fingerprint(path) for path in files}
     if schema is None:
-        schema = infer_files(files, batch_size)
+        schema = infer_files(files, batch_size, csv_options)
     source = Source(
         schema,
         _describe_files(files, spec),
@@ -302,6 +355,7 @@ def _open_files(
         _files=files,
         _batch_size=batch_size,
         _fingerprints=prints,
+        csv_options=csv_options,
     )
     if sum(_decoded_bytes(p) for p in files) <= cache_bytes:
         source._cached = list(source.batches())
@@ -312,27 +366,35 @@ def _decoded_bytes(path: Path) -> int:
     """About what a file takes in memory once read (Parquet: its uncompressed size)."""
     if file_format(path) != "parquet":
         return path.stat().st_size
-    meta = open_parquet(path).metadata
+    with open_parquet(path) as pfile:  # closed at once: no handle waits for the GC
+        meta = pfile.metadata
     return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
 
 
 def read_file(
-    path: Path, schema: Schema, log: BadRecordLog, batch_size: int
+    path: Path,
+    schema: Schema,
+    log: BadRecordLog,
+    batch_size: int,
+    csv_options: CsvOptions | None = None,
 ) -> Iterator[pa.RecordBatch]:
+    """Stream one file as batches conforming to ``schema`` (bad records to ``log``)."""
     fmt = file_format(path)
     if fmt == "parquet":
-        pfile = open_parquet(path)
-        present = set(pfile.schema_arrow.names)
-        columns = [n for n in schema if n in present]
-        # Whole row groups, decoded with Arrow's threads; memory stays one group.
-        first_row = 0
-        for rg in range(pfile.metadata.num_row_groups):
-            group = pfile.read_row_group(rg, columns=columns, use_threads=True)
-            table = conform(group, schema, str(path), log, lambda i: (None, ""), first_row)
-            first_row += pfile.metadata.row_group(rg).num_rows
-            yield from table.to_batches(batch_size)
+        with open_parquet(path) as pfile:
+            present = set(pfile.schema_arrow.names)
+            columns = [n for n in schema if n in present]
+            # Whole row groups, decoded with Arrow's threads; memory stays one group.
+            first_row = 0
+            for rg in range(pfile.metadata.num_row_groups):
+                group = pfile.read_row_group(rg, columns=columns, use_threads=True)
+                table = conform(group, schema, str(path), log, lambda i: (None, ""), first_row)
+                first_row += pfile.metadata.row_group(rg).num_rows
+                yield from table.to_batches(batch_size)
         return
-    for table, lines, raws, rows in text_chunks(path, fmt, log, batch_size):
+    if fmt == "csv" and (csv_options or CsvOptions()).header == AUTO:
+        _check_header_against(path, csv_options or CsvOptions(), schema)
+    for table, lines, raws, rows in text_chunks(path, fmt, log, batch_size, csv_options):
 
         def locate(i: int, lines=lines, raws=raws) -> tuple[int | None, str]:
             return int(lines[i]), (raws[i] if raws is not None else "")
@@ -351,15 +413,48 @@ def open_parquet(path: Path) -> pq.ParquetFile:
         ) from None
 
 
-def text_chunks(path: Path, fmt: str, log: BadRecordLog, batch_size: int):
+def _check_header_against(path: Path, options: CsvOptions, schema: Schema) -> None:
+    """A header row whose fields parse as the schema's types of its columns is a data
+    row: the file has no header. Without ``column_names``, a header sharing a name with
+    the schema is taken as one."""
+    fields = header_fields(path, options)
+    if fields is None:
+        return
+    names = list(options.column_names or fields)
+    if options.column_names is None:
+        if set(names) & set(schema):
+            return  # a header naming a feature is a header
+        if len(names) != len(schema):  # no name of the schema, and numbers: data
+            if has_number(fields):
+                raise header_error(path, fields)
+            return  # conform names the missing features
+        names = list(schema)  # headerless: the schema's order is the likeliest
+    check_header(path, fields, [schema[n].dtype if n in schema else None for n in names])
+
+
+def text_chunks(
+    path: Path,
+    fmt: str,
+    log: BadRecordLog,
+    batch_size: int,
+    csv_options: CsvOptions | None = None,
+):
+    """Parsed chunks of a CSV or JSONL file (see `read_csv_chunks`, `read_jsonl_chunks`)."""
     if fmt == "csv":  # blocks of roughly batch_size rows keep memory proportional to it
         block = min(max(batch_size * 32, 1 << 16), 1 << 24)
-        return read_csv_chunks(path, log, block)
+        return read_csv_chunks(path, log, block, csv_options)
     return read_jsonl_chunks(path, log, batch_size)
 
 
-def infer_files(files: list[Path], batch_size: int) -> Schema:
-    """Infer dtypes and nullability from every row of every file (a pre-pass)."""
+def infer_files(
+    files: list[Path], batch_size: int, csv_options: CsvOptions | None = None
+) -> Schema:
+    """Infer dtypes and nullability from every row of every file (a pre-pass).
+
+    With ``header="auto"``, a CSV header whose fields parse as the inferred types of
+    the columns below is refused (`check_header`): the file likely has no header.
+    """
+    csv_options = csv_options or CsvOptions()
     dtypes: dict[str, Any] = {}
     nulls: dict[str, bool] = {}
     null_tokens: dict[str, bool] = {}  # "NA" & co: missing unless the column is text
@@ -368,16 +463,16 @@ def infer_files(files: list[Path], batch_size: int) -> Schema:
     for path in files:
         fmt = file_format(path)
         if fmt == "parquet":
-            pfile = open_parquet(path)
-            rows += pfile.metadata.num_rows
-            for field_ in pfile.schema_arrow:
-                dtypes[field_.name] = widen(
-                    dtypes.get(field_.name), arrow_to_dtype(field_.type, field_.name)
-                )
-            for name, has_nulls in _parquet_null_presence(pfile).items():
-                nulls[name] = nulls.get(name, False) or has_nulls
+            with open_parquet(path) as pfile:
+                rows += pfile.metadata.num_rows
+                for field_ in pfile.schema_arrow:
+                    dtypes[field_.name] = widen(
+                        dtypes.get(field_.name), arrow_to_dtype(field_.type, field_.name)
+                    )
+                for name, has_nulls in _parquet_null_presence(pfile).items():
+                    nulls[name] = nulls.get(name, False) or has_nulls
             continue
-        for table, *_ in text_chunks(path, fmt, scratch, batch_size):
+        for table, *_ in text_chunks(path, fmt, scratch, batch_size, csv_options):
             rows += table.num_rows
             for name in table.column_names:
                 col = table.column(name).combine_chunks()
@@ -396,6 +491,12 @@ def infer_files(files: list[Path], batch_size: int) -> Schema:
             "excluded), so there is nothing to read types from; pass a file with data, or "
             "declare the schema to read it anyway"
         )
+    if csv_options.header == AUTO:
+        for path in (p for p in files if file_format(p) == "csv"):
+            names = csv_columns(path, csv_options)
+            fields = header_fields(path, csv_options)
+            if fields is not None and rows:
+                check_header(path, fields, [dtypes.get(n) for n in names])
     features = {}
     for name, dtype in dtypes.items():
         if dtype is None:

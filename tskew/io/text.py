@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 import zipfile
@@ -25,6 +26,7 @@ import pyarrow.csv as pacsv
 from tskew.errors import DataError
 from tskew.io.bad_records import BadRecord, BadRecordLog
 from tskew.io.conform import NULL_TOKENS, TEXT_PATTERNS
+from tskew.io.csv_options import AUTO, CsvOptions
 from tskew.io.csv_records import Block, drop_blank_lines, split_blocks
 from tskew.schema import DType
 
@@ -65,11 +67,13 @@ def widen(a: DType | None, b: DType | None) -> DType | None:
 def open_binary(path: Path) -> IO[bytes]:
     """Open a file, transparently unpacking .gz and single-member .zip archives."""
     if path.suffix == ".zip":
-        archive = zipfile.ZipFile(path)
-        members = [m for m in archive.namelist() if not m.endswith("/")]
-        if len(members) != 1:
-            raise DataError(f"{path}: expected a zip holding exactly one file, found {members}")
-        return archive.open(members[0])
+        # Closing the archive now leaves its file open for the member until that is
+        # closed, so no handle outlives the caller's ``with``.
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.namelist() if not m.endswith("/")]
+            if len(members) != 1:
+                raise DataError(f"{path}: expected a zip holding exactly one file, found {members}")
+            return archive.open(members[0])
     if path.suffix == ".gz":
         import gzip
 
@@ -79,44 +83,97 @@ def open_binary(path: Path) -> IO[bytes]:
 
 def csv_delimiter(path: Path) -> str:
     """Tab for ``.tsv`` files (also gzipped or zipped), comma otherwise."""
-    name = path.name.lower()
-    return "\t" if name.endswith((".tsv", ".tsv.gz", ".tsv.zip")) else ","
+    return CsvOptions().delimiter_for(path)
 
 
-def _header_line(path: Path, raw: bytes) -> str:
-    """The header line as text, without a UTF-8 byte-order mark."""
+def _decode_line(path: Path, raw: bytes, what: str) -> str:
+    """The first line as text, without a UTF-8 byte-order mark."""
     try:
         return raw.removeprefix(BOM).decode("utf-8")
     except UnicodeDecodeError as err:
         raise DataError(
-            f"{path} line 1: the header is not valid UTF-8 ({err.reason} at byte "
+            f"{path} line 1: {what} is not valid UTF-8 ({err.reason} at byte "
             f"{err.start}); re-save the file as UTF-8"
         ) from None
 
 
-def read_csv_chunks(path: Path, log: BadRecordLog, block_size: int) -> Iterator[Chunk]:
+def _first_fields(path: Path, raw: bytes, options: CsvOptions) -> list[str] | None:
+    """The fields of a CSV's first line (None: the file is empty)."""
+    what = "the header" if options.has_header else "the first row"
+    text = _decode_line(path, raw, what).rstrip("\r\n")
+    if not text.strip():
+        return None
+    return next(csv.reader([text], delimiter=options.delimiter_for(path)))
+
+
+def header_fields(path: Path, options: CsvOptions) -> list[str] | None:
+    """The header row's fields as written (None: no header row, or an empty file)."""
+    if not options.has_header:
+        return None
+    with open_binary(path) as handle:
+        return _first_fields(path, handle.readline(), options)
+
+
+def csv_columns(path: Path, options: CsvOptions) -> list[str]:
+    """The column names of a CSV: ``column_names``, else its header's fields."""
+    if options.column_names is not None:
+        return list(options.column_names)
+    return header_fields(path, options) or []
+
+
+def read_csv_chunks(
+    path: Path, log: BadRecordLog, block_size: int, options: CsvOptions | None = None
+) -> Iterator[Chunk]:
     """Stream a CSV (TSV for ``.tsv``) as all-text tables (empty field = null) with the
     line each row starts on and its position among the file's records.
 
     Rows with the wrong number of fields, invalid UTF-8 or an unclosed quote go to
-    ``log``; quoted fields may span lines (see `tskew.io.csv_records`).
+    ``log``; quoted fields may span lines (see `tskew.io.csv_records`). ``options``
+    says whether the first row is a header, names the columns and sets the delimiter.
     """
-    delimiter = csv_delimiter(path)
+    options = options or CsvOptions()
+    delimiter = options.delimiter_for(path)
     with open_binary(path) as handle:
-        text = _header_line(path, handle.readline())
-        if not text.strip():
+        first = handle.readline()
+        fields = _first_fields(path, first, options)
+        if fields is None:
             return
-        names = next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter))
+        names = list(options.column_names or fields)
+        if len(names) != len(fields):
+            shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+            raise DataError(
+                f"{path} line 1: expected {len(names)} columns ({shown}) but the "
+                f"{'header' if options.has_header else 'first row'} has {len(fields)} fields "
+                f"(delimiter {delimiter!r}); pass column_names=[...] naming every column in "
+                "file order (and delimiter= if the file uses another separator)"
+            )
+        _check_unique_names(path, names, options)
         # Blocks end at a line end where possible, so they need no joining.
         chunks = iter(lambda: _read_lines(handle, block_size), b"")
+        if not options.has_header:  # the first line is a record
+            chunks = itertools.chain([first.removeprefix(BOM)], chunks)
         position = 0
-        for block in split_blocks(chunks, ord(delimiter), 2):
+        first_line = 2 if options.has_header else 1
+        for block in split_blocks(chunks, ord(delimiter), first_line):
             chunk, bad = _parse_block(path, names, delimiter, block, position)
             position += len(block.lines) + len(block.unclosed)
             for record in sorted(bad, key=lambda r: r.line or 0):
                 log.report(record)
             if chunk is not None:
                 yield chunk
+
+
+def _check_unique_names(path: Path, names: list[str], options: CsvOptions) -> None:
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        hint = (
+            "if the file has no header row, pass header=None, column_names=[...]"
+            if options.header == AUTO
+            else "rename the columns with column_names=[...]"
+        )
+        raise DataError(
+            f"{path} line 1: the header names the columns {duplicates} more than once; {hint}"
+        )
 
 
 def _read_lines(handle: IO[bytes], size: int) -> bytes:
