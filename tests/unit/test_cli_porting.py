@@ -144,7 +144,8 @@ def test_schema_as_tfmd_text_proto(project, capsys, monkeypatch):
     )
     argv = ["plan", "--preprocessing-fn", "my_features:preprocessing_fn", "--data", "adult.csv"]
     assert cli.main([*argv, "--schema", "schema.pbtxt", "--no-header"]) == 0
-    assert "graph(age: float64)" in capsys.readouterr().out  # declared, not inferred int64
+    # declared (a TFMD FLOAT is float32, as TFT parses it), not inferred int64
+    assert "graph(age: float32)" in capsys.readouterr().out
 
 
 def test_unknown_analyze_flags_are_refused_with_close_matches(project, capsys, monkeypatch):

@@ -115,13 +115,13 @@ def header_looks_like_data(fields: Sequence[str], dtypes: Sequence[DType | None]
         >>> header_looks_like_data(["name", "job"], [DType.STRING, DType.STRING])
         False
     """
-    from tskew.io.conform import _PATTERNS
+    from tskew.io.conform import TEXT_PATTERNS
 
     typed = 0
     for text, dtype in zip(fields, dtypes, strict=True):
         if dtype is None or dtype is DType.STRING:
             continue
-        if not re.match(_PATTERNS[dtype], text):
+        if not re.match(TEXT_PATTERNS[dtype], text):
             return False
         typed += 1
     return typed > 0
@@ -145,9 +145,9 @@ def has_number(fields: Sequence[str]) -> bool:
         >>> has_number(["age", "job"]), has_number(["39", "State-gov"])
         (False, True)
     """
-    from tskew.io.conform import _PATTERNS
+    from tskew.io.conform import TEXT_PATTERNS
 
-    return any(re.match(_PATTERNS[DType.FLOAT64], text) for text in fields)
+    return any(re.match(TEXT_PATTERNS[DType.FLOAT64], text) for text in fields)
 
 
 def header_error(path: Path, fields: Sequence[str]) -> DataError:
