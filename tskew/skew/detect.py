@@ -30,7 +30,7 @@ from tskew.ir.graph import Graph
 from tskew.schema import DType
 from tskew.skew import metrics
 from tskew.skew.accumulate import CategoricalAccumulator, NumericAccumulator, accumulator_for
-from tskew.skew.reading import serving_chunks, typed_column
+from tskew.skew.serving.reading import serving_chunks, typed_column
 from tskew.skew.report import FeatureSkew, MetricResult, SkewReport
 from tskew.skew.thresholds import Thresholds
 from tskew.statistics import CATEGORY_OPS, FeatureStatistics
