@@ -4,7 +4,7 @@ A record is a little-endian uint64 length, the masked CRC32C of those 8 bytes, t
 and the masked CRC32C of the data (what ``tf.io.TFRecordWriter`` writes). One policy for
 every reader: **both CRCs are always checked**. The CRC comes from ``google-crc32c`` (C,
 several GB/s) when it is installed, else from a table-driven pure-Python fallback that
-reads about 10 MB/s (see `crc32c`): slow on big serving logs, but never skipped.
+reads about 4 MB/s (see `crc32c`): slow on big serving logs, but never skipped.
 
 Example:
     >>> import tempfile, pathlib
@@ -48,7 +48,7 @@ _TABLE = _table()
 
 
 def crc32c_python(data: bytes) -> int:
-    """CRC-32C of ``data`` in pure Python (one table lookup per byte, about 10 MB/s).
+    """CRC-32C of ``data`` in pure Python (one table lookup per byte, about 4 MB/s).
 
     Example:
         >>> hex(crc32c_python(b"123456789"))
