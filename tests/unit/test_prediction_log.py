@@ -30,12 +30,12 @@ import tskew as ts  # noqa: E402
 from tskew import cli  # noqa: E402
 from tskew.errors import DataError  # noqa: E402
 from tskew.io.bad_records import BadRecordLog  # noqa: E402
+from tskew.io.tfrecord import frame  # noqa: E402
 from tskew.skew.serving.prediction_log import (  # noqa: E402
     PredictionLogPath,
     ServingApiMissing,
     read_prediction_log,
 )
-from tskew.io.tfrecord import frame  # noqa: E402
 
 N = 600
 BATCH = 8

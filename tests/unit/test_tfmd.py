@@ -17,10 +17,9 @@ import pytest
 
 import tskew as ts
 from tests.conftest import shared_file
-from tskew.errors import DataError, SchemaError
-from tskew.io import open_source
 from tskew import tfmd
-from tskew.io import tfrecord
+from tskew.errors import DataError, SchemaError
+from tskew.io import open_source, tfrecord
 from tskew.io.schemas import as_schema
 
 pytest.importorskip("tensorflow_metadata")

@@ -1,4 +1,4 @@
-"""TFRecord framing and reading (`tskew.io.tfrecord`): one CRC policy, with or without google-crc32c."""
+"""TFRecord framing and reading (`tskew.io.tfrecord`): one CRC policy, fast CRC or not."""
 
 from __future__ import annotations
 

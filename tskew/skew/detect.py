@@ -30,8 +30,8 @@ from tskew.ir.graph import Graph
 from tskew.schema import DType
 from tskew.skew import metrics
 from tskew.skew.accumulate import CategoricalAccumulator, NumericAccumulator, accumulator_for
-from tskew.skew.serving.reading import serving_chunks, typed_column
 from tskew.skew.report import FeatureSkew, MetricResult, SkewReport
+from tskew.skew.serving.reading import serving_chunks, typed_column
 from tskew.skew.thresholds import Thresholds
 from tskew.statistics import CATEGORY_OPS, FeatureStatistics
 from tskew.transform_fn import TransformFn

@@ -35,8 +35,6 @@ QUANTILE_BUCKETS = 10
 FORMATS = ("tfrecord", "binary", "text")
 
 
-
-
 def to_statistics_proto(
     stats: DatasetStatistics | Any,
     name: str = "train",

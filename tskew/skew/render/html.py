@@ -120,7 +120,9 @@ def _html_overview(report: dict[str, Any]) -> Element:
     rows = []
     for feature, fid in zip(entries, _feature_ids(entries), strict=True):
         worst = _worst_metric(feature)
-        worst_text = f"{worst.get('name', '')} = {format_value(worst.get('value'))}" if worst else ""
+        worst_text = ""
+        if worst:
+            worst_text = f"{worst.get('name', '')} = {format_value(worst.get('value'))}"
         link = el("a", {"href": f"#{fid}"}, _name(str(feature.get("name", ""))))
         kind = str(feature.get("kind", ""))
         rows.append(_row(link, kind, _badge(str(feature.get("verdict", ""))), worst_text))
