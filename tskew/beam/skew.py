@@ -83,7 +83,7 @@ class _SkewCombineFn(beam.CombineFn):
         accs = iter(accs)
         out = next(accs)
         for acc in accs:
-            out.state.merge(acc.state)  # counts only: no TransformFn needed
+            out.state = out.state.merge(acc.state)  # counts only: no TransformFn needed
             out.rows += acc.rows
         if len(out.rows) >= self.buffer_rows:
             self._flush(out)
