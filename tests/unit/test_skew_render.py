@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 import pytest
 
 from tskew.skew.render import feature_id, render_html, render_markdown, render_text
-from tskew.skew.render.markup import Trusted, el, empty
+from tskew.skew.render.markup import Element, Trusted, el, empty
 
 HOSTILE = "<b>x&y</b>"
 QUOTES = "he said \"hi\" & 'bye'"
@@ -388,7 +388,7 @@ def test_markup_builder_escapes_text_and_attributes_and_refuses_bad_names():
         with pytest.raises(ValueError, match="not a tag or attribute name"):
             el(tag, attrs)
     with pytest.raises(ValueError, match="no children"):
-        empty("rect", {}).__class__("rect", (), ("text",), "self")
+        Element("rect", {}, ("text",), "self")
     with pytest.raises(TypeError, match="not markup"):
         el("p", {}, 3).render()  # type: ignore[arg-type]
 

@@ -15,24 +15,34 @@ Example:
     'transformed/'
 """
 
-from tskew.tfmd.schema import is_tfmd_schema, load_tfmd_schema, schema_from_tfmd
-from tskew.tfmd.statistics import (
-    FORMATS,
-    OUTPUT_PREFIX,
-    read_statistics,
-    to_statistics_proto,
-    write_statistics,
-    write_statistics_text,
-)
+from __future__ import annotations
 
-__all__ = [
-    "FORMATS",
-    "OUTPUT_PREFIX",
-    "is_tfmd_schema",
-    "load_tfmd_schema",
-    "read_statistics",
-    "schema_from_tfmd",
-    "to_statistics_proto",
-    "write_statistics",
-    "write_statistics_text",
-]
+import importlib
+from typing import Any
+
+# Loaded on first use: `tskew.io.schemas` needs only the schema half, which stays light.
+_PUBLIC = {
+    "is_tfmd_schema": "tskew.tfmd.schema",
+    "load_tfmd_schema": "tskew.tfmd.schema",
+    "schema_from_tfmd": "tskew.tfmd.schema",
+    "FORMATS": "tskew.tfmd.statistics",
+    "OUTPUT_PREFIX": "tskew.tfmd.statistics",
+    "read_statistics": "tskew.tfmd.statistics",
+    "to_statistics_proto": "tskew.tfmd.statistics",
+    "write_statistics": "tskew.tfmd.statistics",
+    "write_statistics_text": "tskew.tfmd.statistics",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tskew.tfmd' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*__all__, *globals()])

@@ -20,10 +20,10 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Union
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9:-]*")
+_CHECKED: set[str] = set()  # tag and attribute names already found plain (they are constants)
 
 
 class Trusted(str):
@@ -40,8 +40,24 @@ def escape(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def _check_name(name: str) -> None:
+    if name not in _CHECKED:
+        if not _NAME.fullmatch(name):
+            raise ValueError(f"not a tag or attribute name: {name!r}")
+        _CHECKED.add(name)
+
+
+def _attributes(attrs: Mapping[str, object]) -> str:
+    parts = []
+    for name, value in attrs.items():
+        # Numbers print as digits, signs, dots and "e" (or inf/nan): nothing to escape.
+        text = str(value) if type(value) in (int, float) else html.escape(str(value), quote=True)
+        parts.append(f' {name}="{text}"')
+    return "".join(parts)
+
+
 def _render(node: Node, out: list[str]) -> None:
-    if isinstance(node, Element | Fragment):
+    if isinstance(node, _NODES):
         node.write(out)
     elif isinstance(node, Trusted):
         out.append(node)
@@ -51,11 +67,13 @@ def _render(node: Node, out: list[str]) -> None:
         raise TypeError(f"not markup: {type(node).__name__}")
 
 
-@dataclass(frozen=True)
 class Fragment:
     """Nodes side by side, with no element around them."""
 
-    children: tuple[Node, ...] | list[Node]
+    __slots__ = ("children",)
+
+    def __init__(self, children: Iterable[Node]):
+        self.children = tuple(children)
 
     def write(self, out: list[str]) -> None:
         for child in self.children:
@@ -67,28 +85,25 @@ class Fragment:
         return "".join(out)
 
 
-@dataclass(frozen=True)
 class Element:
     """``<tag attrs>children</tag>``; ``end`` "void" (HTML ``<meta>``) or "self" (SVG ``<rect/>``)
-    for elements without children."""
+    for elements without children. Attribute values are formatted with ``str``."""
 
-    tag: str
-    attrs: tuple[tuple[str, str], ...]
-    children: tuple[Node, ...]
-    end: str = "tag"
+    __slots__ = ("attrs", "children", "end", "tag")
 
-    def __post_init__(self) -> None:
-        for name in (self.tag, *(k for k, _ in self.attrs)):
-            if not _NAME.fullmatch(name):
-                raise ValueError(f"not a tag or attribute name: {name!r}")
-        if self.end != "tag" and self.children:
-            raise ValueError(f"<{self.tag}> ends without a closing tag, so it has no children")
+    def __init__(
+        self, tag: str, attrs: Mapping[str, object], children: tuple[Node, ...], end: str = "tag"
+    ):
+        if tag not in _CHECKED or not _CHECKED.issuperset(attrs):
+            for name in (tag, *attrs):
+                _check_name(name)
+        if end != "tag" and children:
+            raise ValueError(f"<{tag}> ends without a closing tag, so it has no children")
+        self.tag, self.attrs, self.children, self.end = tag, dict(attrs), children, end
 
     def write(self, out: list[str]) -> None:
-        out.append(f"<{self.tag}")
-        for name, value in self.attrs:
-            out.append(f' {name}="{escape(value)}"')
-        out.append("/>" if self.end == "self" else ">")
+        attrs = _attributes(self.attrs) if self.attrs else ""
+        out.append(f"<{self.tag}{attrs}{'/>' if self.end == 'self' else '>'}")
         if self.end == "tag":
             for child in self.children:
                 _render(child, out)
@@ -100,23 +115,22 @@ class Element:
         return "".join(out)
 
 
-def _attrs(attrs: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
-    return tuple((name, str(value)) for name, value in attrs.items())
+_NODES = (Element, Fragment)
 
 
 def el(tag: str, attrs: Mapping[str, object] | None = None, *children: Node) -> Element:
-    """An element with a closing tag; attribute values are formatted with ``str``."""
-    return Element(tag, _attrs(attrs or {}), children)
+    """An element with a closing tag."""
+    return Element(tag, attrs or {}, children)
 
 
 def void(tag: str, attrs: Mapping[str, object]) -> Element:
     """An HTML void element (``<meta ...>``): no children, no closing tag."""
-    return Element(tag, _attrs(attrs), (), "void")
+    return Element(tag, attrs, (), "void")
 
 
 def empty(tag: str, attrs: Mapping[str, object]) -> Element:
     """An empty SVG element written self-closing (``<rect .../>``)."""
-    return Element(tag, _attrs(attrs), (), "self")
+    return Element(tag, attrs, (), "self")
 
 
 def join(nodes: Iterable[Node], separator: str) -> Fragment:
