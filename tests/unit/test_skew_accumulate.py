@@ -88,6 +88,9 @@ def test_bad_states_and_mismatched_merges_are_refused(tfn):
     other = NumericAccumulator.create(tfn.statistics.outputs["z"])
     with pytest.raises(ValueError, match="cannot merge the skew counts of 'x' with those of 'z'"):
         numeric.merge(other)
+    categorical = CategoricalAccumulator.create(tfn.statistics.inputs["c"])
+    with pytest.raises(TypeError, match="cannot merge categorical skew counts into numeric"):
+        numeric.merge(categorical)
 
 
 def test_skew_state_merge_is_pure_and_matches_one_pass(tfn):

@@ -55,6 +55,8 @@ class _Common:
 
     def _merged_common(self, other: _Common) -> Self:
         """A new accumulator on the same baseline with both common counts summed."""
+        if type(other) is not type(self):
+            raise TypeError(f"cannot merge {other.kind} skew counts into {self.kind} ones")
         if other.baseline is not self.baseline and other.baseline.name != self.baseline.name:
             raise ValueError(
                 f"cannot merge the skew counts of {self.baseline.name!r} with those of "
