@@ -24,10 +24,11 @@ import pyarrow as pa
 from tskew.compiler import finalize
 from tskew.interpreter import Executor
 from tskew.io import open_source
+from tskew.io.schemas import SchemaLike, as_schema
 from tskew.ir.graph import Graph
 from tskew.plan import AccumulatorSpec, make_plan
 from tskew.schedule import PassPlan, Scheduler, merge_states
-from tskew.schema import DType, Schema, SchemaLike, as_schema
+from tskew.schema import DType, Schema
 from tskew.statistics import DatasetStatistics, FeatureStatistics
 from tskew.targets import check_targets
 from tskew.tracing import trace

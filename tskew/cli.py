@@ -222,7 +222,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         )
     tfn = ts.load(args.artifact, digest=args.digest)
     if args.statistics:
-        from tskew.skew.tfmd import write_statistics
+        from tskew.tfmd import write_statistics
 
         path = write_statistics(tfn.statistics, args.statistics)
         print(f"tskew export: wrote the training statistics as a TFMD proto to {path}")
@@ -307,7 +307,7 @@ def _cmd_skew_report(args: argparse.Namespace) -> int:
     tfn = ts.load(args.artifact, digest=args.digest)
     serving = args.serving
     if args.serving_format == "prediction_log":
-        from tskew.skew.prediction_log import PredictionLogPath
+        from tskew.skew.serving.prediction_log import PredictionLogPath
 
         serving = [PredictionLogPath(s) for s in serving]
     try:
@@ -341,7 +341,7 @@ def _cmd_feature_skew(args: argparse.Namespace) -> int:
     """Exit 0: every joined row matches; 1: a feature differs; 2: unusable input."""
     import tskew as ts
     from tskew.skew.feature_skew import feature_skew
-    from tskew.skew.prediction_log import PredictionLogPath
+    from tskew.skew.serving.prediction_log import PredictionLogPath
 
     tfn = ts.load(args.artifact, digest=args.digest)
     raw = args.raw

@@ -16,11 +16,9 @@ Example:
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -258,48 +256,6 @@ class Schema(Mapping[str, FeatureType]):
         """
         counts = {name: table.column(name).null_count for name in table.column_names}
         return cls.from_arrow(table.schema, counts)
-
-    @classmethod
-    def from_tfmd(cls, schema: Any, **options: Any) -> Schema:
-        """From a tensorflow_metadata ``Schema`` proto or the path of its text proto (.pbtxt).
-
-        See `tskew.skew.tfmd.schema_from_tfmd` for the type mapping and ``options``.
-        """
-        from tskew.skew.tfmd import schema_from_tfmd
-
-        return schema_from_tfmd(schema, **options)
-
-
-SchemaLike = Schema | Mapping | str | os.PathLike
-
-
-def is_tfmd_schema(obj: Any) -> bool:
-    """Whether ``obj`` is a tensorflow_metadata ``Schema`` proto (checked without importing it)."""
-    descriptor = getattr(type(obj), "DESCRIPTOR", None)
-    return getattr(descriptor, "full_name", None) == "tensorflow.metadata.v0.Schema"
-
-
-def as_schema(schema: SchemaLike | Any) -> Schema:
-    """Normalise what users pass as ``schema=`` into a `Schema`.
-
-    Accepts a `Schema`, a mapping name -> FeatureType / dtype name, a tensorflow_metadata
-    ``Schema`` proto, or the path of one in text format (e.g. TFX's ``schema.pbtxt``; binary
-    for .pb). The TFMD forms need the tensorflow-metadata package.
-
-    Example:
-        >>> as_schema({"n": "int64"})
-        Schema(n: int64?)
-    """
-    if isinstance(schema, Schema):
-        return schema
-    if isinstance(schema, Mapping):
-        return Schema(schema)
-    if isinstance(schema, str | os.PathLike) or is_tfmd_schema(schema):
-        return Schema.from_tfmd(schema)
-    raise SchemaError(
-        f"cannot use a {type(schema).__name__} as a schema; pass a ts.Schema, a dict of "
-        "name -> dtype, a tensorflow_metadata Schema proto or the path of its text proto (.pbtxt)"
-    )
 
 
 def unknown_name_message(kind: str, name: str, known: Mapping | list) -> str:

@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 import pytest
 
 from tskew.skew.render import feature_id, render_html, render_markdown, render_text
+from tskew.skew.render.markup import Element, Trusted, el, empty
 
 HOSTILE = "<b>x&y</b>"
 QUOTES = "he said \"hi\" & 'bye'"
@@ -365,6 +366,31 @@ def test_html_folds_categories_past_the_top_into_other_and_dedupes_ids():
     assert parser.sections["feature-company"]["rect"] == 16 * 2 + 2
     assert "feature-fare-2" in parser.sections
     assert "c14" in page and "c15<" not in page
+
+
+def test_html_escapes_tiny_shares_in_chart_text():
+    # "<0.1%" once reached the SVG unescaped (a stray "<" in the markup)
+    report = make_report()
+    cats = report["features"][1]["categories"]
+    cats["training"][0] = 0.0004
+    page = render_html(report)
+    assert "&lt;0.1% → " in page and "<0.1%" not in page
+    parse(page)  # still well-formed enough to parse
+
+
+def test_markup_builder_escapes_text_and_attributes_and_refuses_bad_names():
+    node = el("g", {"data-x": '"><script>'}, "<script>&", empty("rect", {"x": 1.5}))
+    assert node.render() == (
+        '<g data-x="&quot;&gt;&lt;script&gt;">&lt;script&gt;&amp;<rect x="1.5"/></g>'
+    )
+    assert el("style", {}, Trusted("a>b")).render() == "<style>a>b</style>"
+    for tag, attrs in (("a onload=x", {}), ("a", {'x" onload="y': "1"})):
+        with pytest.raises(ValueError, match="not a tag or attribute name"):
+            el(tag, attrs)
+    with pytest.raises(ValueError, match="no children"):
+        Element("rect", {}, ("text",), "self")
+    with pytest.raises(TypeError, match="not markup"):
+        el("p", {}, 3).render()  # type: ignore[arg-type]
 
 
 def test_html_of_a_minimal_report_does_not_crash():

@@ -17,10 +17,10 @@ import pytest
 
 import tskew as ts
 from tests.conftest import shared_file
+from tskew import tfmd
 from tskew.errors import DataError, SchemaError
-from tskew.io import open_source
-from tskew.schema import as_schema
-from tskew.skew import tfmd
+from tskew.io import open_source, tfrecord
+from tskew.io.schemas import as_schema
 
 pytest.importorskip("tensorflow_metadata")
 from google.protobuf import text_format
@@ -79,7 +79,7 @@ def test_taxi_schema_pbtxt_as_ts_schema():
         assert schema["dropoff_latitude"] == ts.float32(nullable=True)
         assert schema["trip_start_hour"] == ts.int64(nullable=False)
         assert schema["pickup_census_tract"] == ts.int64(nullable=True)  # min_count: 0 only
-    assert ts.Schema.from_tfmd(path, float_dtype="float64")["fare"] == ts.float64(False)
+    assert tfmd.schema_from_tfmd(path, float_dtype="float64")["fare"] == ts.float64(False)
 
 
 def test_schema_mapping_environments_and_unsupported_features():
@@ -102,7 +102,7 @@ def test_schema_mapping_environments_and_unsupported_features():
         schema_pb2.Schema(),
     )
     with pytest.warns(UserWarning, match="'vec'.*'img'.*'st'.*'sp' \\(sparse feature\\)"):
-        schema = ts.Schema.from_tfmd(proto)
+        schema = tfmd.schema_from_tfmd(proto)
     assert schema == ts.Schema(
         {
             "n": ts.int64(False),
@@ -204,8 +204,8 @@ def test_statistics_proto_round_trip(tmp_path):
     for fmt, suffix in (("tfrecord", ".tfrecord"), ("binary", ".pb"), ("text", ".pbtxt")):
         path = tfmd.write_statistics(tfn, tmp_path / f"stats{suffix}", name="hostile")
         assert tfmd.read_statistics(path) == proto, fmt
-    tfrecord = (tmp_path / "stats.tfrecord").read_bytes()
-    assert tfmd.tfrecord_unframe(tfrecord) == proto.SerializeToString(deterministic=True)
+    framed = (tmp_path / "stats.tfrecord").read_bytes()
+    assert tfrecord.unframe(framed) == proto.SerializeToString(deterministic=True)
     assert (tmp_path / "stats.pbtxt").read_text().startswith("datasets {")
 
     only_in = tfmd.to_statistics_proto(tfn, features="inputs").datasets[0]
@@ -229,17 +229,6 @@ def test_statistics_proto_of_the_taxi_artifact():
     ids = by_name["transformed/company_id"].num_stats
     assert ids.max == tfn.statistics.outputs["company_id"].max
     assert ids.common_stats.num_non_missing == tfn.statistics.num_rows
-
-
-def test_crc32c_fallback_and_tfrecord_framing():
-    assert tfmd._crc32c_python(b"123456789") == 0xE3069283  # the CRC-32C check value
-    data = bytes(range(256)) * 3
-    assert tfmd._crc32c_python(data) == tfmd.crc32c(data)
-    framed = tfmd.tfrecord_frame(data)
-    assert tfmd.tfrecord_unframe(framed) == data and tfmd.tfrecord_unframe(data) is None
-    corrupt = framed[:-1] + bytes([framed[-1] ^ 1])
-    with pytest.raises(ValueError, match="CRC"):
-        tfmd.tfrecord_unframe(corrupt)
 
 
 def test_tfrecord_matches_tensorflow_writer(tmp_path):
@@ -397,7 +386,7 @@ def test_beam_readers_and_analyze_take_a_tfmd_schema():
 def test_cli_exports_the_statistics_proto(tmp_path, capsys):
     pytest.importorskip("tensorflow_metadata")
     from tskew import cli
-    from tskew.skew.tfmd import read_statistics
+    from tskew.tfmd import read_statistics
 
     tfn = ts.analyze(lambda i: {"y": ts.scale_to_z_score(i["x"])}, {"x": [1.0, 2.0, 4.0]})
     artifact = tfn.save(tmp_path / "a")

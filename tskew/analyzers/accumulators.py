@@ -1,12 +1,14 @@
 """Mergeable accumulators (combiners) behind every analyzer and statistic.
 
-Each accumulator follows the combiner protocol Beam uses, so the same code
-runs in ``ts.analyze`` and in ``tskew.beam``:
+Each accumulator follows the `Accumulator` protocol (Beam's combiner protocol), so
+the same code runs in ``ts.analyze`` and in ``tskew.beam``:
 
-* ``create()``: the empty accumulator (the class constructor),
+* ``create(dtype)``: the empty accumulator,
 * ``add(col)``: fold in one batch (a `Col`; nulls are skipped and counted),
 * ``merge(other)``: a new accumulator for the union of both inputs,
 * ``to_json()`` / ``from_json()``: a JSON-safe state (no pickling).
+
+The skew detector's accumulators (`tskew.skew.accumulate`) follow the same protocol.
 
 Results never depend on row order or batching: sums are exact
 (`ExactMoments`), strings are counted per distinct value, and numbers go to a
@@ -25,7 +27,7 @@ Example:
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, Protocol, Self, runtime_checkable
 
 import numpy as np
 import pyarrow as pa
@@ -37,6 +39,38 @@ from tskew.ops.values import Col
 from tskew.schema import DType
 
 _COMPACT_EVERY = 16  # pending batch summaries merged into one every N batches
+
+
+@runtime_checkable
+class Accumulator(Protocol):
+    """A mergeable summary of a stream of batches: what every accumulator implements.
+
+    Analyzer accumulators (`Moments`, `ValueCounts`, `MinMax`, `Distribution`) and the skew
+    detector's (`tskew.skew.accumulate`) alike. ``create`` takes what the accumulator is
+    for (a dtype name, or a feature's training statistics); ``add`` folds one batch in and
+    returns the accumulator; ``merge`` returns a **new** accumulator for the union of both
+    inputs and leaves them as they were, so a merged state can never alias a live one;
+    ``to_json`` / ``from_json`` give a JSON-safe state (``from_json`` takes the same extra
+    context ``create`` took, if it is not in the state).
+
+    Example:
+        >>> all(isinstance(c.create("float64"), Accumulator) for c in ACCUMULATORS.values())
+        True
+    """
+
+    kind: str
+
+    @classmethod
+    def create(cls, spec: Any, /) -> Self: ...
+
+    def add(self, batch: Any, /) -> Self: ...
+
+    def merge(self, other: Self, /) -> Self: ...
+
+    def to_json(self) -> Any: ...
+
+    @classmethod
+    def from_json(cls, obj: Any, /, *context: Any) -> Self: ...
 
 
 def present_values(col: Col) -> tuple[Any, int]:

@@ -29,10 +29,11 @@ from tskew.compiler import finalize
 from tskew.errors import AnalyzeError, DataError, SchemaError
 from tskew.interpreter import Executor, column_to_arrow
 from tskew.io.bad_records import BadRecordLog
+from tskew.io.schemas import SchemaLike, as_schema
 from tskew.ir.graph import Graph
 from tskew.plan import make_plan, max_passes
 from tskew.schedule import ROWS, PassPlan, Scheduler, merge_states
-from tskew.schema import Schema, SchemaLike, as_schema
+from tskew.schema import Schema
 from tskew.statistics import DatasetStatistics
 from tskew.tracing import trace
 from tskew.transform_fn import TransformFn, arrow_output_schema

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from tskew.beam.elements import Tagged, dead_letter, select
 from tskew.io.bad_records import BadRecordLog
 from tskew.io.csv_options import CsvOptions
+from tskew.io.schemas import SchemaLike, as_schema
 from tskew.io.sources import (
     Fingerprint,
     check_unchanged,
@@ -31,7 +32,7 @@ from tskew.io.sources import (
     infer_files,
     read_file,
 )
-from tskew.schema import Schema, SchemaLike, as_schema
+from tskew.schema import Schema
 
 _ALL = object()  # no plan given: read every column
 

@@ -44,8 +44,8 @@ from apache_beam.utils.windowed_value import PaneInfoTiming
 from tskew.errors import ConfigError
 from tskew.io.sources import in_memory_table
 from tskew.skew.detect import SkewState, checked_thresholds
-from tskew.skew.reading import rows_table
 from tskew.skew.report import SkewReport
+from tskew.skew.serving.reading import rows_table
 from tskew.skew.thresholds import Thresholds
 from tskew.transform_fn import TransformFn
 
@@ -83,7 +83,7 @@ class _SkewCombineFn(beam.CombineFn):
         accs = iter(accs)
         out = next(accs)
         for acc in accs:
-            out.state.merge(acc.state)  # counts only: no TransformFn needed
+            out.state = out.state.merge(acc.state)  # counts only: no TransformFn needed
             out.rows += acc.rows
         if len(out.rows) >= self.buffer_rows:
             self._flush(out)

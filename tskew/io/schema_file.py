@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from tskew.errors import SchemaError, TskewError
-from tskew.schema import FeatureType, Schema, as_schema
+from tskew.io.schemas import as_schema
+from tskew.schema import FeatureType, Schema
 
 SCHEMA_JSON = "schema.json"  # what an artifact directory holds
 

@@ -25,6 +25,7 @@ from tskew.errors import DataError, SchemaError
 from tskew.io.bad_records import BadRecord, BadRecordLog
 from tskew.io.conform import NULL_TOKENS, conform
 from tskew.io.csv_options import AUTO, CsvOptions, check_header, has_number, header_error
+from tskew.io.schemas import SchemaLike, as_schema
 from tskew.io.text import (
     csv_columns,
     header_fields,
@@ -33,7 +34,7 @@ from tskew.io.text import (
     read_jsonl_chunks,
     widen,
 )
-from tskew.schema import DType, FeatureType, Schema, SchemaLike, arrow_to_dtype, as_schema
+from tskew.schema import DType, FeatureType, Schema, arrow_to_dtype
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.zip", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -204,7 +205,7 @@ def open_source(
             pandas DataFrame, pyarrow Table/RecordBatch, list of RecordBatches, or
             a dict of columns.
         schema: declared types (a `Schema`, a dict, or a tensorflow_metadata Schema
-            proto or .pbtxt path: see `tskew.schema.as_schema`); inferred from all of the
+            proto or .pbtxt path: see `tskew.io.schemas.as_schema`); inferred from all of the
             data when None (a feature is nullable when the data has a null in it).
         batch_size: rows per batch.
         on_bad_record: "error" raises `DataError` at the first bad record naming the

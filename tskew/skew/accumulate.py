@@ -2,22 +2,29 @@
 
 Memory is flat in rows: a numeric feature keeps fixed-size bin counts (training
 histogram bins, percentile slots) and moments; a categorical one keeps a count
-per distinct serving value.
+per distinct serving value. Both follow `tskew.analyzers.accumulators.Accumulator`:
+``create(baseline)``, ``add`` (in place: the hot path of `tskew.SkewMonitor`), a pure
+``merge`` that returns a new accumulator, and ``to_json`` / ``from_json(obj, baseline)``.
 
 Example:
     >>> import pyarrow as pa
     >>> import tskew as ts
     >>> tfn = ts.analyze(lambda i: {"y": i["x"] * 1.0}, {"x": [0.0, 10.0]})
-    >>> acc = NumericAccumulator(tfn.statistics.inputs["x"])
-    >>> acc.add(pa.array([5.0, 20.0, None]), violations=0)
+    >>> acc = NumericAccumulator.create(tfn.statistics.inputs["x"])
+    >>> acc = acc.add(pa.array([5.0, 20.0, None]), violations=0)
     >>> acc.count, acc.missing, acc.above
     (3, 1, 1)
+    >>> both = acc.merge(acc)
+    >>> both.count, acc.count  # merge leaves its inputs alone
+    (6, 3)
+    >>> NumericAccumulator.from_json(both.to_json(), acc.baseline).to_json() == both.to_json()
+    True
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pyarrow as pa
@@ -29,20 +36,58 @@ from tskew.statistics import FeatureStatistics
 class _Common:
     """Counts every feature has: rows, missing (null or NaN), dtype violations."""
 
+    kind = ""
+
     def __init__(self, baseline: FeatureStatistics):
         self.baseline = baseline
         self.count = 0
         self.missing = 0
         self.violations = 0
 
+    @classmethod
+    def create(cls, baseline: FeatureStatistics) -> Self:
+        """The empty accumulator of a feature, binned on its training ``baseline``."""
+        return cls(baseline)
+
     @property
     def present(self) -> int:
         return self.count - self.missing
 
-    def _merge_common(self, other: _Common) -> None:
-        self.count += other.count
-        self.missing += other.missing
-        self.violations += other.violations
+    def _merged_common(self, other: _Common) -> Self:
+        """A new accumulator on the same baseline with both common counts summed."""
+        if type(other) is not type(self):
+            raise TypeError(f"cannot merge {other.kind} skew counts into {self.kind} ones")
+        if other.baseline is not self.baseline and other.baseline.name != self.baseline.name:
+            raise ValueError(
+                f"cannot merge the skew counts of {self.baseline.name!r} with those of "
+                f"{other.baseline.name!r}: merge the accumulators of one feature"
+            )
+        out = type(self)(self.baseline)
+        out.count = self.count + other.count
+        out.missing = self.missing + other.missing
+        out.violations = self.violations + other.violations
+        return out
+
+    def _common_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "count": self.count,
+            "missing": self.missing,
+            "violations": self.violations,
+        }
+
+    @classmethod
+    def _from_common_json(cls, obj: dict[str, Any], baseline: FeatureStatistics) -> Self:
+        if obj.get("kind") != cls.kind:
+            raise ValueError(f"not the state of a {cls.kind} skew accumulator: {obj.get('kind')!r}")
+        out = cls(baseline)
+        out.count, out.missing, out.violations = obj["count"], obj["missing"], obj["violations"]
+        return out
+
+
+# Scalar counts of a numeric accumulator beyond the common ones, and its float extremes.
+_NUMERIC_COUNTS = ("below", "above", "posinf", "neginf", "nan")
+_NUMERIC_EXTREMES = ("min", "max", "finite_min", "finite_max")
 
 
 class NumericAccumulator(_Common):
@@ -63,8 +108,8 @@ class NumericAccumulator(_Common):
         self.slots = np.zeros(len(self.points) + 1, np.int64)
         self.min, self.max = np.inf, -np.inf
 
-    def add(self, values: pa.Array, violations: int) -> None:
-        """Fold one batch of typed values (nulls = missing or violations)."""
+    def add(self, values: pa.Array, violations: int = 0) -> Self:
+        """Fold one batch of typed values (nulls = missing or violations) in place."""
         self.count += len(values)
         self.violations += violations
         v = np.asarray(
@@ -75,6 +120,7 @@ class NumericAccumulator(_Common):
         self.nan += int(np.count_nonzero(np.isnan(v))) - values.null_count
         if len(present):
             self._add_present(*_distinct(present))
+        return self
 
     def _add_present(self, x: np.ndarray, weight: np.ndarray | None) -> None:
         """Bin values ``x`` (each counted ``weight`` times; None = once)."""
@@ -103,19 +149,39 @@ class NumericAccumulator(_Common):
             w = None if weight is None else weight[inside]
             self.bins += np.bincount(idx, weights=w, minlength=len(self.bins)).astype(np.int64)
 
-    def merge(self, other: NumericAccumulator) -> None:
-        """Add another accumulator's counts (same baseline)."""
-        self._merge_common(other)
-        self.bins += other.bins
-        self.slots += other.slots
-        self.below += other.below
-        self.above += other.above
-        self.posinf += other.posinf
-        self.neginf += other.neginf
-        self.nan += other.nan
-        self.min, self.max = min(self.min, other.min), max(self.max, other.max)
-        self.finite_min = min(self.finite_min, other.finite_min)
-        self.finite_max = max(self.finite_max, other.finite_max)
+    def merge(self, other: NumericAccumulator) -> NumericAccumulator:
+        """A new accumulator with both accumulators' counts (same baseline)."""
+        out = self._merged_common(other)
+        out.bins = self.bins + other.bins
+        out.slots = self.slots + other.slots
+        for name in _NUMERIC_COUNTS:
+            setattr(out, name, getattr(self, name) + getattr(other, name))
+        out.min, out.max = min(self.min, other.min), max(self.max, other.max)
+        out.finite_min = min(self.finite_min, other.finite_min)
+        out.finite_max = max(self.finite_max, other.finite_max)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The counts, JSON-safe (extremes as exact float hex); the baseline is not included."""
+        return {
+            **self._common_json(),
+            **{name: getattr(self, name) for name in _NUMERIC_COUNTS},
+            "bins": self.bins.tolist(),
+            "slots": self.slots.tolist(),
+            **{name: float(getattr(self, name)).hex() for name in _NUMERIC_EXTREMES},
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any], baseline: FeatureStatistics) -> NumericAccumulator:
+        """The accumulator `to_json` described, on the same training ``baseline``."""
+        out = cls._from_common_json(obj, baseline)
+        for name in _NUMERIC_COUNTS:
+            setattr(out, name, obj[name])
+        out.bins = np.array(obj["bins"], np.int64).reshape(out.bins.shape)
+        out.slots = np.array(obj["slots"], np.int64).reshape(out.slots.shape)
+        for name in _NUMERIC_EXTREMES:
+            setattr(out, name, float.fromhex(obj[name]))
+        return out
 
     def cdf(self) -> np.ndarray:
         """Share of present serving values <= each training percentile point."""
@@ -132,7 +198,8 @@ class CategoricalAccumulator(_Common):
         super().__init__(baseline)
         self.counts: Counter[Any] = Counter()
 
-    def add(self, values: pa.Array, violations: int) -> None:
+    def add(self, values: pa.Array, violations: int = 0) -> Self:
+        """Fold one batch of typed values (nulls = missing or violations) in place."""
         self.count += len(values)
         self.violations += violations
         present = values.drop_null()
@@ -146,11 +213,29 @@ class CategoricalAccumulator(_Common):
                     zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True)
                 )
             )
+        return self
 
-    def merge(self, other: CategoricalAccumulator) -> None:
-        """Add another accumulator's counts (same baseline)."""
-        self._merge_common(other)
-        self.counts.update(other.counts)
+    def merge(self, other: CategoricalAccumulator) -> CategoricalAccumulator:
+        """A new accumulator with both accumulators' counts (same baseline).
+
+        Values keep their first-seen order (it breaks ties between equal counts in the
+        categories drawn), as if ``other``'s batches had been added after ``self``'s.
+        """
+        out = self._merged_common(other)
+        out.counts = Counter(self.counts)
+        out.counts.update(other.counts)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The counts as ``[value, count]`` pairs in first-seen order; no baseline."""
+        return {**self._common_json(), "counts": [[v, c] for v, c in self.counts.items()]}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any], baseline: FeatureStatistics) -> CategoricalAccumulator:
+        """The accumulator `to_json` described, on the same training ``baseline``."""
+        out = cls._from_common_json(obj, baseline)
+        out.counts = Counter({value: count for value, count in obj["counts"]})
+        return out
 
 
 def _distinct(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -173,5 +258,5 @@ def accumulator_for(
 ) -> NumericAccumulator | CategoricalAccumulator:
     """The accumulator a feature's kind needs (numeric needs a histogram in the baseline)."""
     if categorical or not baseline.histogram:
-        return CategoricalAccumulator(baseline)
-    return NumericAccumulator(baseline)
+        return CategoricalAccumulator.create(baseline)
+    return NumericAccumulator.create(baseline)

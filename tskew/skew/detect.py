@@ -31,8 +31,8 @@ from tskew.ir.graph import Graph
 from tskew.schema import DType
 from tskew.skew import metrics
 from tskew.skew.accumulate import CategoricalAccumulator, NumericAccumulator, accumulator_for
-from tskew.skew.reading import serving_chunks, typed_column
 from tskew.skew.report import FeatureSkew, MetricResult, SkewReport
+from tskew.skew.serving.reading import serving_chunks, typed_column
 from tskew.skew.thresholds import Thresholds
 from tskew.statistics import FeatureStatistics
 from tskew.transform_fn import TransformFn
@@ -136,17 +136,23 @@ class SkewState:
             _add_outputs(self.tfn, typed, usable, self.outputs)
 
     def merge(self, other: SkewState) -> SkewState:
-        """Combine two states of the same TransformFn (in place; returns self)."""
-        for mine, theirs in ((self.inputs, other.inputs), (self.outputs, other.outputs)):
-            for name, acc in mine.items():
-                acc.merge(theirs[name])
-        self.seen_columns |= other.seen_columns
+        """A new state with the counts of two states of the same TransformFn.
+
+        Neither input changes (as every `tskew.analyzers.accumulators.Accumulator`'s
+        merge); no TransformFn is needed, so pickled states merge as they are.
+        """
+        out = SkewState.__new__(SkewState)
+        out.tfn = self.tfn if self.tfn is not None else other.tfn
+        out.inputs = {name: acc.merge(other.inputs[name]) for name, acc in self.inputs.items()}
+        out.outputs = {name: acc.merge(other.outputs[name]) for name, acc in self.outputs.items()}
+        out.seen_columns = self.seen_columns | other.seen_columns
+        out.violations = dict(self.violations)
         for name, count in other.violations.items():
-            self.violations[name] = self.violations.get(name, 0) + count
-        self.examples = (self.examples + other.examples)[:MAX_EXAMPLES]
-        self.rows += other.rows
-        self.bad_records += other.bad_records
-        return self
+            out.violations[name] = out.violations.get(name, 0) + count
+        out.examples = (self.examples + other.examples)[:MAX_EXAMPLES]
+        out.rows = self.rows + other.rows
+        out.bad_records = self.bad_records + other.bad_records
+        return out
 
     def report(
         self,

@@ -45,7 +45,7 @@ import pyarrow as pa
 from tskew.errors import DataError
 from tskew.io.bad_records import BadRecordLog
 from tskew.schema import DType
-from tskew.skew.reading import serving_chunks, typed_column
+from tskew.skew.serving.reading import serving_chunks, typed_column
 from tskew.transform_fn import TransformFn
 
 MAX_EXAMPLES = 10

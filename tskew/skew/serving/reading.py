@@ -7,7 +7,7 @@ Unparseable lines (bad JSON, broken CSV rows) are bad records. JSONL lines may b
 plain feature objects or TF Serving REST bodies: ``{"instances": [{...}, ...]}``
 (row format) or ``{"inputs": {"f": [...], ...}}`` (columnar format). ``*.tfrecord*``
 files (or paths wrapped in `PredictionLogPath`) are TF Serving request logs, read by
-`tskew.skew.prediction_log`.
+`tskew.skew.serving.prediction_log`.
 
 Example:
     >>> import pyarrow as pa
@@ -60,7 +60,7 @@ def serving_chunks(
     if isinstance(data, str | Path) or (
         isinstance(data, list | tuple) and data and all(isinstance(d, str | Path) for d in data)
     ):
-        from tskew.skew.prediction_log import PredictionLogPath
+        from tskew.skew.serving.prediction_log import PredictionLogPath
 
         specs = [data] if isinstance(data, str | Path) else list(data)
         paths = [(p, isinstance(s, PredictionLogPath)) for s in specs for p in expand_paths(s)]
@@ -111,7 +111,7 @@ def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
 
 def _is_prediction_log(path: Path) -> bool:
     """``*.tfrecord*`` files (unless their name also says CSV, Parquet or JSONL)."""
-    from tskew.skew.prediction_log import is_prediction_log_name
+    from tskew.skew.serving.prediction_log import is_prediction_log_name
 
     if not is_prediction_log_name(path):
         return False
@@ -125,7 +125,7 @@ def _is_prediction_log(path: Path) -> bool:
 def _prediction_log_chunks(
     path: Path, log: BadRecordLog, chunk_rows: int, schema: Schema | None
 ) -> Iterator[Chunk]:
-    from tskew.skew.prediction_log import read_prediction_log
+    from tskew.skew.serving.prediction_log import read_prediction_log
 
     for table, locate in read_prediction_log(path, log, chunk_rows=chunk_rows, schema=schema):
         yield Chunk(table, locate)

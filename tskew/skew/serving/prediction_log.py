@@ -21,39 +21,29 @@ scalars). ``bytes_list`` values are decoded as UTF-8 (invalid bytes replaced), a
 ``float_list`` values are float32 as TF stores them. tf.Example has no bool type:
 given a ``schema``, int64 0/1 values of a bool feature become False/True.
 
-TFRecord framing (little-endian uint64 length, masked CRC32C of the length, data,
-masked CRC32C of the data) is read in pure Python: only the protos of the
-``tensorflow-serving-api`` package are needed, not a TF runtime. GZIP and ZLIB
-compressed files (``TFRecordWriter`` options) are recognised from their content. The
-length CRC is always checked; the data CRC when ``google-crc32c`` is installed.
-
-Damage is counted, not fatal (with a ``"skip"`` log): a record that is not a
-``PredictionLog`` or has a bad data CRC is one bad record and reading goes on; a bad
-length header or a truncated file is one bad record and ends that file, since the
-framing after it cannot be trusted. A `BadRecord`'s ``line`` is the 1-based record
-number in the file.
+The TFRecord files (plain, GZIP or ZLIB) are read by `tskew.io.tfrecord`, which checks
+every CRC: only the protos of the ``tensorflow-serving-api`` package are needed, not a TF
+runtime. Damage is counted, not fatal (with a ``"skip"`` log): a record that is not a
+``PredictionLog`` is one bad record and reading goes on, and so is a data CRC mismatch;
+damaged framing ends that file (see `tskew.io.tfrecord.iter_records`). A `BadRecord`'s
+``line`` is the 1-based record number in the file.
 
 Example:
     >>> import tempfile, pathlib
     >>> from tskew.io.bad_records import BadRecordLog
+    >>> from tskew.io.tfrecord import frame
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "empty.tfrecord"
     >>> _ = path.write_bytes(frame(b"not a PredictionLog"))
     >>> log = BadRecordLog("skip")
     >>> list(read_prediction_log(path, log)), log.count  # doctest: +SKIP
     ([], 1)
-    >>> [(n, len(data)) for n, data in iter_records(path, BadRecordLog("skip"))]  # framing
-    [(1, 19)]
 """
 
 from __future__ import annotations
 
-import gzip
-import io
-import struct
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -61,6 +51,7 @@ import pyarrow as pa
 from tskew.errors import TskewError
 from tskew.io.bad_records import BadRecord, BadRecordLog
 from tskew.io.sources import expand_paths
+from tskew.io.tfrecord import iter_records
 from tskew.schema import DType, Schema
 
 CHUNK_ROWS = 1 << 16
@@ -150,146 +141,6 @@ def _file_chunks(
             yield builder.flush(path)
     if builder.rows:
         yield builder.flush(path)
-
-
-# ---------------------------------------------------------------- TFRecord framing
-
-_MASK_DELTA = 0xA282EAD8
-
-
-def _crc32c_table() -> list[int]:
-    table = []
-    for i in range(256):
-        crc = i
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-        table.append(crc)
-    return table
-
-
-_TABLE = _crc32c_table()
-
-
-def _py_crc32c(data: bytes) -> int:
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc = _TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-try:  # a C implementation makes checking every record's data affordable
-    import google_crc32c as _fast_crc
-
-    _data_crc32c: Callable[[bytes], int] | None = _fast_crc.value
-except ImportError:  # pragma: no cover - depends on the environment
-    _data_crc32c = None
-
-
-def masked_crc32c(data: bytes, crc: Callable[[bytes], int] = _py_crc32c) -> int:
-    """TFRecord's masked CRC32C of ``data``.
-
-    Example:
-        >>> hex(masked_crc32c(b"")), _py_crc32c(b"123456789") == 0xE3069283
-        ('0xa282ead8', True)
-    """
-    value = crc(data)
-    return ((((value >> 15) | (value << 17)) & 0xFFFFFFFF) + _MASK_DELTA) & 0xFFFFFFFF
-
-
-def frame(data: bytes) -> bytes:
-    """One TFRecord record holding ``data`` (what ``tf.io.TFRecordWriter.write`` writes).
-
-    Example:
-        >>> len(frame(b"abc"))
-        19
-    """
-    length = struct.pack("<Q", len(data))
-    return (
-        length
-        + struct.pack("<I", masked_crc32c(length))
-        + data
-        + struct.pack("<I", masked_crc32c(data, _data_crc32c or _py_crc32c))
-    )
-
-
-def iter_records(path: Path, log: BadRecordLog) -> Iterator[tuple[int, bytes]]:
-    """``(record number from 1, data)`` of each TFRecord record of ``path``.
-
-    Plain, GZIP or ZLIB compressed; damaged framing goes to ``log`` (see the module doc).
-    """
-    with _open_records(path) as handle:
-        number = 0
-        while True:
-            number += 1
-            try:
-                header = _read_exactly(handle, 12)
-                if header is None:
-                    return
-                (length,) = struct.unpack("<Q", header[:8])
-                if struct.unpack("<I", header[8:])[0] != masked_crc32c(header[:8]):
-                    raise _Unreadable("corrupt record length (CRC mismatch); rest of file skipped")
-                data = _read_exactly(handle, length + 4)
-                if data is None:
-                    raise _Unreadable("truncated record at the end of the file")
-            except (_Unreadable, OSError, EOFError, zlib.error) as err:
-                reason = str(err) if isinstance(err, _Unreadable) else f"unreadable: {err}"
-                log.report(BadRecord(str(path), number, reason))
-                return
-            body, crc = data[:-4], struct.unpack("<I", data[-4:])[0]
-            if _data_crc32c is not None and crc != masked_crc32c(body, _data_crc32c):
-                log.report(BadRecord(str(path), number, "data CRC mismatch", body[:64].hex()))
-                continue
-            yield number, body
-
-
-def _read_exactly(handle: IO[bytes], n: int) -> bytes | None:
-    """``n`` bytes; None at a clean end of file; `_Unreadable` when it ends inside."""
-    data = handle.read(n)
-    if not data:
-        return None
-    while len(data) < n:
-        more = handle.read(n - len(data))
-        if not more:
-            raise _Unreadable("truncated record at the end of the file")
-        data += more
-    return data
-
-
-def _open_records(path: Path) -> IO[bytes]:
-    """Open plain, GZIP or ZLIB TFRecords, told apart by content (the length CRC)."""
-    with open(path, "rb") as probe:
-        head = probe.read(12)
-    if len(head) == 12 and struct.unpack("<I", head[8:])[0] == masked_crc32c(head[:8]):
-        return open(path, "rb")
-    if head[:2] == b"\x1f\x8b":
-        return gzip.open(path, "rb")
-    if len(head) >= 2 and head[0] & 0x0F == 8 and int.from_bytes(head[:2], "big") % 31 == 0:
-        return _ZlibReader(open(path, "rb"))
-    return open(path, "rb")  # the first header check reports it
-
-
-class _ZlibReader(io.RawIOBase):
-    """A readable stream over a ZLIB-compressed file (TFRecordWriter's "ZLIB")."""
-
-    def __init__(self, raw: IO[bytes]):
-        self._raw, self._zlib, self._buffer = raw, zlib.decompressobj(), b""
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, n: int = -1) -> bytes:
-        while (n < 0 or len(self._buffer) < n) and not self._zlib.eof:
-            block = self._raw.read(1 << 16)
-            if not block:
-                break
-            self._buffer += self._zlib.decompress(block)
-        n = len(self._buffer) if n < 0 else n
-        out, self._buffer = self._buffer[:n], self._buffer[n:]
-        return out
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
 
 
 # ---------------------------------------------------------------- decoding
@@ -489,7 +340,7 @@ class _ChunkBuilder:
         self.where += [(record, i) for i in range(n)]
 
     def flush(self, path: Path) -> tuple[pa.Table, Locate]:
-        from tskew.skew.reading import lenient_array
+        from tskew.skew.serving.reading import lenient_array
 
         columns = {name: lenient_array(values) for name, values in self.columns.items()}
         table = pa.table(columns) if columns else pa.table({"": pa.nulls(self.rows)}).drop([""])

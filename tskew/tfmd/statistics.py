@@ -1,16 +1,11 @@
-"""tensorflow_metadata interop: the training baseline as TFMD statistics, TFMD schemas as ours.
+"""The training baseline as tensorflow_metadata statistics (TFDV's and Facets' input).
 
-* `to_statistics_proto` turns a `DatasetStatistics` (``tfn.statistics``) into the
-  ``DatasetFeatureStatisticsList`` proto that TFDV (``tfdv.load_statistics``,
-  ``infer_schema``, ``validate_statistics``, ``visualize_statistics``) and Facets Overview read;
-  `write_statistics` writes it as a one-record TFRecord, a binary proto or a text proto.
-* `schema_from_tfmd` turns a TFMD ``Schema`` (a proto, or the path of its text format, e.g. the
-  ``schema.pbtxt`` TFX's SchemaGen writes) into a `tskew.Schema`. `tskew.schema.as_schema` calls
-  it, so every ``schema=`` argument (``ts.analyze``, ``open_source``, the Beam readers) accepts one.
-
-tensorflow_metadata is optional: it is imported only when a proto is built or parsed, and a
-missing package is an `ImportError` naming it (``pip install tensorflow-metadata``). Writing a
-TFRecord needs neither TensorFlow nor TFDV (the framing and its CRC32C are done here).
+`to_statistics_proto` turns a `DatasetStatistics` (``tfn.statistics``) into the
+``DatasetFeatureStatisticsList`` proto that TFDV (``tfdv.load_statistics``, ``infer_schema``,
+``validate_statistics``, ``visualize_statistics``) and Facets Overview read;
+`write_statistics` writes it as a one-record TFRecord, a binary proto or a text proto, and
+`read_statistics` reads any of the three back. Writing a TFRecord needs neither TensorFlow nor
+TFDV (`tskew.io.tfrecord` frames it).
 
 Example:
     >>> import tskew as ts
@@ -25,42 +20,19 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import struct
-import warnings
 from pathlib import Path
 from typing import Any
 
-from tskew.errors import SchemaError
-from tskew.schema import DType, FeatureType, Schema, is_tfmd_schema
+from tskew.io.tfrecord import frame, unframe
+from tskew.schema import DType
 from tskew.statistics import DatasetStatistics, FeatureStatistics, histogram_edges
+from tskew.tfmd.protos import BINARY_SUFFIXES, TEXT_SUFFIXES, load_pb2
 
 # Output features share the dataset with the raw inputs under this prefix (features="all").
 OUTPUT_PREFIX = "transformed/"
 # TFDV's default number of buckets of a QUANTILES histogram (StatsOptions.num_quantiles_...).
 QUANTILE_BUCKETS = 10
 FORMATS = ("tfrecord", "binary", "text")
-_TEXT_SUFFIXES = (".pbtxt", ".textproto", ".txt", ".prototxt")
-_BINARY_SUFFIXES = (".pb", ".bin")
-# Spellings of a BYTES feature with a bool_domain that tskew's text parser reads as bool.
-_BOOL_TOKENS = {"", "true", "false", "1", "0"}
-
-
-def _pb2(module: str):
-    """``tensorflow_metadata.proto.v0.<module>``, or an ImportError naming the package."""
-    try:
-        if module == "statistics_pb2":
-            from tensorflow_metadata.proto.v0 import statistics_pb2 as pb2
-        else:
-            from tensorflow_metadata.proto.v0 import schema_pb2 as pb2
-    except ImportError as err:
-        raise ImportError(
-            "tensorflow_metadata interop needs the tensorflow-metadata package "
-            f"(pip install tensorflow-metadata); importing it failed: {err}"
-        ) from err
-    return pb2
-
-
-# --------------------------------------------------------------------------- statistics
 
 
 def to_statistics_proto(
@@ -85,7 +57,7 @@ def to_statistics_proto(
     One dataset, not one per role: ``tfdv.infer_schema`` and ``tfdv.validate_statistics``
     refuse a list of several datasets unless one is the "All Examples" slice.
     """
-    pb2 = _pb2("statistics_pb2")
+    pb2 = load_pb2("statistics_pb2")
     stats = getattr(stats, "statistics", stats)
     if not isinstance(stats, DatasetStatistics):
         raise TypeError(f"expected DatasetStatistics or a TransformFn, got {type(stats).__name__}")
@@ -266,7 +238,7 @@ def write_statistics(
     else:
         data = proto.SerializeToString(deterministic=True)
         if fmt == "tfrecord":
-            data = tfrecord_frame(data)
+            data = frame(data)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
@@ -281,10 +253,10 @@ def write_statistics_text(
 
 def read_statistics(path: str | os.PathLike[str]):
     """Parse a ``DatasetFeatureStatisticsList`` written in any of the three formats."""
-    pb2 = _pb2("statistics_pb2")
+    pb2 = load_pb2("statistics_pb2")
     data = Path(path).read_bytes()
     out = pb2.DatasetFeatureStatisticsList()
-    record = tfrecord_unframe(data)
+    record = unframe(data)
     if record is not None:
         out.ParseFromString(record)
         return out
@@ -293,9 +265,9 @@ def read_statistics(path: str | os.PathLike[str]):
 
 def _format_from_suffix(path: Path) -> str:
     name = path.name.lower()
-    if name.endswith(_TEXT_SUFFIXES):
+    if name.endswith(TEXT_SUFFIXES):
         return "text"
-    if name.endswith(_BINARY_SUFFIXES):
+    if name.endswith(BINARY_SUFFIXES):
         return "binary"
     return "tfrecord"
 
@@ -317,201 +289,10 @@ def _parse_text_or_binary(message, data: bytes, path):
     return message
 
 
-# TFRecord framing: uint64 length, masked CRC32C of the length, data, masked CRC32C of the data.
-
-
-def tfrecord_frame(data: bytes) -> bytes:
-    """One TFRecord (as ``tf.io.TFRecordWriter`` writes it) holding ``data``."""
-    length = struct.pack("<Q", len(data))
-    return (
-        length
-        + struct.pack("<I", _masked_crc(length))
-        + data
-        + struct.pack("<I", _masked_crc(data))
-    )
-
-
-def tfrecord_unframe(data: bytes) -> bytes | None:
-    """The record of a single-record TFRecord file, or None when ``data`` is not one."""
-    if len(data) < 16:
-        return None
-    (length,) = struct.unpack("<Q", data[:8])
-    (length_crc,) = struct.unpack("<I", data[8:12])
-    if length_crc != _masked_crc(data[:8]) or len(data) != 16 + length:
-        return None
-    record = data[12 : 12 + length]
-    (data_crc,) = struct.unpack("<I", data[12 + length :])
-    if data_crc != _masked_crc(record):
-        raise ValueError("TFRecord data CRC mismatch: the file is corrupt")
-    return record
-
-
-def _masked_crc(data: bytes) -> int:
-    crc = crc32c(data)
-    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
-
-
-def crc32c(data: bytes) -> int:
-    """CRC-32C (Castagnoli); google-crc32c when installed, else a table-driven fallback."""
-    try:
-        import google_crc32c
-    except ImportError:
-        return _crc32c_python(data)
-    return google_crc32c.value(data)
-
-
-_CRC_TABLE: list[int] = []
-
-
-def _crc32c_python(data: bytes) -> int:
-    if not _CRC_TABLE:
-        for i in range(256):
-            crc = i
-            for _ in range(8):
-                crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
-            _CRC_TABLE.append(crc)
-    table, crc = _CRC_TABLE, 0xFFFFFFFF
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-# --------------------------------------------------------------------------- schema
-
-
-def load_tfmd_schema(path: str | os.PathLike[str]):
-    """Read a TFMD ``Schema``: text format (``schema.pbtxt``), or binary for .pb/.bin."""
-    pb2 = _pb2("schema_pb2")
-    path = Path(path)
-    if not path.is_file():
-        raise SchemaError(f"{path}: no such schema file")
-    data = path.read_bytes()
-    out = pb2.Schema()
-    if path.name.lower().endswith(_BINARY_SUFFIXES):
-        out.ParseFromString(data)
-        return out
-    from google.protobuf import text_format
-
-    try:
-        return text_format.Parse(data.decode("utf-8"), out)
-    except (UnicodeDecodeError, text_format.ParseError) as err:
-        raise SchemaError(f"{path}: not a tensorflow_metadata Schema text proto: {err}") from None
-
-
-def schema_from_tfmd(
-    schema: Any,
-    *,
-    environment: str | None = None,
-    float_dtype: str = "float32",
-) -> Schema:
-    """A `tskew.Schema` from a TFMD ``Schema`` proto or the path of one (see `load_tfmd_schema`).
-
-    Types: INT -> int64 (bool with a ``bool_domain``), FLOAT -> ``float_dtype`` (float32 by
-    default), BYTES -> string (bool when its ``bool_domain`` uses the spellings tskew parses:
-    true/false/1/0). Nullable unless ``presence.min_fraction`` is 1 (TFDV's "present in every
-    example"); no ``presence`` means nullable. Deprecated features (``deprecated`` or lifecycle
-    DEPRECATED/DISABLED) are left out; features tskew cannot hold (STRUCT, unknown type, more
-    than one value per example, sparse and weighted features, image/audio/video bytes) are left
-    out with a warning naming them.
-
-    Args:
-        environment: keep only the features TFDV validates in this environment (e.g.
-            "SERVING" drops a label declared ``not_in_environment: "SERVING"``); a feature
-            without environments is kept when ``default_environment`` is empty or lists it.
-        float_dtype: "float32" (the default) is what TFT parses a FLOAT feature into (a
-            tf.Example ``float_list``), so statistics and comparisons match TFT's; "float64"
-            keeps every digit a CSV or Parquet column has.
-    """
-    pb2 = _pb2("schema_pb2")
-    proto = schema if is_tfmd_schema(schema) else load_tfmd_schema(schema)
-    float_type = DType(float_dtype)
-    if not float_type.is_float:
-        raise ValueError(f"float_dtype must be 'float32' or 'float64', got {float_dtype!r}")
-    features: dict[str, FeatureType] = {}
-    skipped: list[str] = []
-    for feature in proto.feature:
-        if _deprecated(pb2, feature):
-            continue
-        if environment is not None and not _in_environment(proto, feature, environment):
-            continue
-        dtype, reason = _dtype(pb2, feature, float_type)
-        if dtype is None:
-            skipped.append(f"{feature.name!r} ({reason})")
-            continue
-        present = feature.HasField("presence") and feature.presence.min_fraction >= 1.0
-        features[feature.name] = FeatureType(dtype, nullable=not present)
-    skipped += [f"{f.name!r} (sparse feature)" for f in proto.sparse_feature]
-    skipped += [f"{f.name!r} (weighted feature)" for f in proto.weighted_feature]
-    if skipped:
-        warnings.warn(
-            "tensorflow_metadata schema: left out features tskew cannot represent (it reads "
-            f"scalar float, int, string and bool features): {', '.join(skipped)}",
-            UserWarning,
-            stacklevel=2,
-        )
-    if not features:
-        raise SchemaError("the tensorflow_metadata schema has no feature tskew can read")
-    return Schema(features)
-
-
-def _deprecated(pb2, feature) -> bool:
-    stage = feature.lifecycle_stage
-    return feature.deprecated or stage in (pb2.DEPRECATED, pb2.DISABLED)
-
-
-def _in_environment(proto, feature, environment: str) -> bool:
-    if environment in feature.in_environment:
-        return True
-    if environment in feature.not_in_environment or len(feature.in_environment):
-        return False
-    return not proto.default_environment or environment in proto.default_environment
-
-
-def _dtype(pb2, feature, float_type: DType) -> tuple[DType | None, str]:
-    """The tskew dtype of a TFMD feature, or (None, why not)."""
-    valency = _multivalent(feature)
-    if valency:
-        return None, valency
-    kind = feature.type
-    if kind == pb2.INT:
-        return (DType.BOOL if feature.HasField("bool_domain") else DType.INT64), ""
-    if kind == pb2.FLOAT:
-        return float_type, ""
-    if kind == pb2.BYTES:
-        for domain in ("image_domain", "audio_domain", "video_domain"):
-            if feature.HasField(domain):
-                return None, f"binary content: {domain}"
-        if feature.HasField("bool_domain"):
-            spellings = {
-                feature.bool_domain.true_value.lower(),
-                feature.bool_domain.false_value.lower(),
-            }
-            if spellings <= _BOOL_TOKENS:
-                return DType.BOOL, ""
-        return DType.STRING, ""
-    return None, f"type {pb2.FeatureType.Name(kind)}"
-
-
-def _multivalent(feature) -> str:
-    if feature.HasField("value_count") and feature.value_count.max > 1:
-        return f"up to {feature.value_count.max} values per example"
-    if feature.HasField("value_counts"):
-        return "nested values"
-    if feature.HasField("shape") and any(d.size != 1 for d in feature.shape.dim):
-        dims = "x".join(str(d.size) for d in feature.shape.dim)
-        return f"shape [{dims}]"
-    return ""
-
-
 __all__ = [
     "FORMATS",
     "OUTPUT_PREFIX",
-    "crc32c",
-    "load_tfmd_schema",
     "read_statistics",
-    "schema_from_tfmd",
-    "tfrecord_frame",
-    "tfrecord_unframe",
     "to_statistics_proto",
     "write_statistics",
     "write_statistics_text",
