@@ -63,10 +63,10 @@ def schema_from_tfmd(
     Types: INT -> int64 (bool with a ``bool_domain``), FLOAT -> ``float_dtype`` (float32 by
     default, as TFT parses it), BYTES -> string (bool when its ``bool_domain`` uses the
     spellings tskew parses: true/false/1/0). Nullable unless ``presence.min_fraction`` is 1
-    (TFDV's "present in every example"); no ``presence`` means nullable. Deprecated features (``deprecated`` or lifecycle
-    DEPRECATED/DISABLED) are left out; features tskew cannot hold (STRUCT, unknown type, more
-    than one value per example, sparse and weighted features, image/audio/video bytes) are left
-    out with a warning naming them.
+    (TFDV's "present in every example"); no ``presence`` means nullable. Deprecated features
+    (``deprecated`` or lifecycle DEPRECATED/DISABLED) are left out; features tskew cannot hold
+    (STRUCT, unknown type, more than one value per example, sparse and weighted features,
+    image/audio/video bytes) are left out with a warning naming them.
 
     Args:
         environment: keep only the features TFDV validates in this environment (e.g.
