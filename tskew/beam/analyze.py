@@ -3,7 +3,7 @@
 Passes: phase 0 reads the input collection itself (no side input, so a runner
 fuses it with the read); every later phase and the final pass (output
 statistics, plus the transformed rows in AnalyzeAndTransformDataset) read the
-files again when the input comes from a tskew reader. Merged states and frozen
+`Source` again (`Source.read_again`). Merged states and frozen
 values are only ever read as ``AsList`` side inputs of a ``Map`` over a
 one-element ``Create``: the constructs that behave the same on the DirectRunner
 (in-memory and multi-process) and the DaskRunner.
@@ -11,6 +11,7 @@ one-element ``Create``: the constructs that behave the same on the DirectRunner
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -25,6 +26,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from tskew.analysis import input_statistics, output_statistics
 from tskew.beam.rows import BatchRows, GroupRows, to_batch
 from tskew.beam.runner import loses_finish_bundle_outputs
+from tskew.beam.source import Source, TakesSource, batches_of
 from tskew.compiler import finalize
 from tskew.errors import AnalyzeError, DataError, SchemaError
 from tskew.exporters.numpy import Executor, column_to_arrow
@@ -188,30 +190,32 @@ class _TransformRows(beam.DoFn):
         yield pa.RecordBatch.from_arrays(arrays, schema=arrow_output_schema(frozen))
 
 
+def _as_source(value: Any, schema: Schema | None) -> Source:
+    """The `Source` to analyze: ``value`` itself, or a plain PCollection via `BatchRows`."""
+    if isinstance(value, Source):
+        return value if schema is None else dataclasses.replace(value, schema=schema)
+    if schema is None:
+        raise SchemaError(
+            "AnalyzeDataset needs a schema for a plain PCollection: pass schema=..., or "
+            "read the data with a tskew.beam reader (ReadCsv, ReadParquet, ReadJsonl) and "
+            "apply your own transforms with source.apply(transform), which keeps the schema"
+        )
+    return value | "BatchRows" >> BatchRows(schema)
+
+
 def _analyze(
-    pcoll, preprocessing_fn: Callable, schema: Schema | None, progress: bool, keep_rows: bool
+    value: Any, preprocessing_fn: Callable, schema: Schema | None, progress: bool, keep_rows: bool
 ):
-    """The analysis passes over ``pcoll``: (transform_fn, transformed rows or None)."""
-    if not hasattr(pcoll, "tskew_schema"):
-        if schema is None:
-            raise SchemaError(
-                "AnalyzeDataset needs a schema: pass schema=... or read the data "
-                "with a tskew.beam reader (ReadCsv, ReadParquet, ReadJsonl)"
-            )
-        pcoll = pcoll | "BatchRows" >> BatchRows(schema)
-    schema = schema or pcoll.tskew_schema
+    """The analysis passes over a `Source` or PCollection: (transform_fn, transformed rows
+    or None)."""
+    source = _as_source(value, schema)
+    schema = source.schema
     graph = trace(preprocessing_fn, schema)
     plan = make_plan(graph)
-    p = pcoll.pipeline
-    reread = getattr(pcoll, "tskew_reread", None)
+    p = source.pipeline
 
     def label(text: str) -> str | None:
         return text if progress else None
-
-    def rows_for(name: str, plan_k=None):
-        # Later passes read the files again rather than share ``pcoll``: a collection
-        # consumed after a side input is ready is held in memory by the runner.
-        return reread(p, name, plan_k) if reread is not None else pcoll
 
     seed = p | "Seed" >> beam.Create([None])
     state = seed | "Start" >> beam.Map(lambda _: Scheduler(graph, bounded=not on_dask))
@@ -224,7 +228,9 @@ def _analyze(
     most = len(plan.phases) + 1 if on_dask else max_passes(plan)
     for k in range(most):
         plan_k = state | f"Plan{k}" >> beam.Map(_next_plan)
-        rows = pcoll if k == 0 else rows_for(f"Pass{k}", plan_k)
+        # Later passes read the source again rather than share its batches: a collection
+        # consumed after a side input is ready is held in memory by the runner.
+        rows = source.batches if k == 0 else source.read_again(f"Pass{k}", plan_k)
         states = rows | f"Accumulate{k}" >> beam.ParDo(
             _Accumulate(label(f"pass {k + 1}"), per_batch=on_dask),
             plan=beam.pvalue.AsSingleton(plan_k),
@@ -236,7 +242,7 @@ def _analyze(
             plan=beam.pvalue.AsSingleton(plan_k),
             merged=beam.pvalue.AsList(merged),
         )
-    dead = getattr(pcoll, "tskew_dead_letters", None)
+    dead = source.dead_letters
     transform_fn = seed | "BuildTransformFn" >> beam.Map(
         _build,
         graph,
@@ -244,26 +250,32 @@ def _analyze(
         plan.describe(graph),
         scheduler=beam.pvalue.AsSingleton(state),
         bad=beam.pvalue.AsList(dead) if dead is not None else [],
-        max_bad_fraction=getattr(pcoll, "tskew_max_bad_fraction", 0.0),
-        source=getattr(pcoll, "tskew_source", "a Beam PCollection"),
+        max_bad_fraction=source.max_bad_fraction,
+        source=source.description,
     )
     if not keep_rows:
         return transform_fn, None
     # A pass of its own (one more read) rather than Tagged outputs of the statistics pass:
     # on the DaskRunner a ParDo both written out and upstream of a side input (here: of
     # the TransformFn) has its outputs duplicated (see tskew.beam.rows).
-    transformed = rows_for("PassTransform") | "TransformRows" >> beam.ParDo(
+    transformed = source.read_again("PassTransform") | "TransformRows" >> beam.ParDo(
         _TransformRows(), scheduler=beam.pvalue.AsSingleton(state)
     ).with_output_types(pa.RecordBatch)
     return transform_fn, transformed
 
 
-class AnalyzeDataset(beam.PTransform):
-    """RecordBatches or dict rows -> a one-element PCollection holding the `TransformFn`.
+class AnalyzeDataset(TakesSource):
+    """A `Source` (or a PCollection) -> a one-element PCollection holding the `TransformFn`.
+
+    Input: the `Source` a tskew reader or `BatchRows` returns (with the user's own
+    transforms applied through `Source.apply`): each later pass reads it again. A
+    plain PCollection of RecordBatches or dict rows needs ``schema``; it is converted
+    with `BatchRows`, and all passes share it, so the runner keeps it until the
+    analysis ends (in memory on the DirectRunner).
 
     Args:
         preprocessing_fn: the same function ``ts.analyze`` takes.
-        schema: raw feature types; taken from a tskew reader or `BatchRows` when omitted.
+        schema: raw feature types; taken from the `Source` when omitted.
         progress: report rows read per pass on stderr.
     """
 
@@ -278,8 +290,8 @@ class AnalyzeDataset(beam.PTransform):
         self.schema = None if schema is None else as_schema(schema)
         self.progress = progress
 
-    def expand(self, pcoll):
-        transform_fn, _ = _analyze(pcoll, self.preprocessing_fn, self.schema, self.progress, False)
+    def expand(self, source):
+        transform_fn, _ = _analyze(source, self.preprocessing_fn, self.schema, self.progress, False)
         return transform_fn
 
 
@@ -289,16 +301,17 @@ class _Transform(beam.DoFn):
         yield fn.transform_batch(to_batch(element, fn.input_schema, BadRecordLog("error")))
 
 
-class TransformDataset(beam.PTransform):
+class TransformDataset(TakesSource):
     """``(batches, transform_fn) | TransformDataset()`` -> transformed RecordBatches.
 
-    Takes RecordBatches or dict rows; runs the numpy/Arrow executor, no TensorFlow.
+    ``batches``: a `Source`, or a PCollection of RecordBatches or dict rows. Runs the
+    numpy/Arrow executor, no TensorFlow.
     """
 
     def expand(self, inputs):
         batches, transform_fn = inputs
         return (
-            batches
+            batches_of(batches)
             | "GroupRows" >> GroupRows()
             | "Transform"
             >> beam.ParDo(_Transform(), tfn=beam.pvalue.AsList(transform_fn)).with_output_types(
@@ -307,20 +320,23 @@ class TransformDataset(beam.PTransform):
         )
 
 
-class AnalyzeAndTransformDataset(beam.PTransform):
-    """``batches | AnalyzeAndTransformDataset(fn)`` -> (transformed, transform_fn).
+class AnalyzeAndTransformDataset(TakesSource):
+    """``source | AnalyzeAndTransformDataset(fn)`` -> (transformed, transform_fn).
 
-    Input from a tskew reader is read again for each pass (analysis phases, output
-    statistics, transform) instead of being held in memory until the analysis ends.
+    Takes what `AnalyzeDataset` takes. A `Source` is read again for each pass
+    (analysis phases, output statistics, transform) instead of being held in memory
+    until the analysis ends.
     """
 
     def __init__(self, preprocessing_fn: Callable, schema: SchemaLike | None = None):
         super().__init__()
         self.preprocessing_fn = preprocessing_fn
-        self.schema = Schema(schema) if isinstance(schema, dict) else schema
+        self.schema = None if schema is None else as_schema(schema)
 
-    def expand(self, pcoll):
-        transform_fn, transformed = _analyze(pcoll, self.preprocessing_fn, self.schema, False, True)
+    def expand(self, source):
+        transform_fn, transformed = _analyze(
+            source, self.preprocessing_fn, self.schema, False, True
+        )
         return transformed, transform_fn
 
 

@@ -2,8 +2,9 @@
 
 Readers infer the schema when the pipeline is built (reading the files once, as
 ``ts.analyze`` does), then read in parallel: one element per CSV/JSONL file, one
-per Parquet row group. Malformed records go to a dead-letter collection
-(``pcoll.tskew_dead_letters``: dicts with source, line, reason and raw text);
+per Parquet row group. A reader returns a `Source`: the batches, their schema,
+the dead letters (``source.dead_letters``: dicts with source, line, reason and raw
+text) and the steps to read the files again for each analysis pass;
 with ``max_bad_fraction=0`` (the default) the first one fails the pipeline with
 its location.
 """
@@ -20,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tskew.beam.elements import Tagged, dead_letter, select
+from tskew.beam.source import Source
 from tskew.io.bad_records import BadRecordLog
 from tskew.io.sources import (
     Fingerprint,
@@ -43,12 +45,12 @@ class _ReadFile(beam.DoFn):
         self.schema, self.policy, self.batch_size = schema, policy, batch_size
         self.prints = prints
 
-    def process(self, path: str, plan: Any = _ALL):
+    def process(self, path: str, plan: Any = _ALL, project: bool = False):
         # Batches and dead letters in one output, as `Tagged` values.
         schema = self.schema
         if plan is None:  # an analysis pass that is not needed reads nothing
             return
-        if plan is not _ALL and self.policy == "error":
+        if project and plan is not _ALL and self.policy == "error":
             # with every bad record fatal, all passes see the same rows: read only
             # the columns this pass evaluates
             schema = Schema({n: self.schema[n] for n in plan.columns()})
@@ -64,7 +66,8 @@ class _ReadFile(beam.DoFn):
 
 
 class _ReadFiles(beam.PTransform):
-    """Files matching ``pattern`` -> RecordBatches conforming to the (inferred) schema."""
+    """Files matching ``pattern`` -> a `Source` of RecordBatches conforming to the
+    (inferred) schema."""
 
     def __init__(
         self,
@@ -84,10 +87,11 @@ class _ReadFiles(beam.PTransform):
         self.max_bad_fraction = max_bad_fraction
         self.batch_size = batch_size
 
-    def _reread(self, pipeline, label: str, plan=None):
-        """The files read once more (only if ``plan``, a one-element PCollection, is set)."""
+    def _reread(self, pipeline, label: str, plan=None, project: bool = True):
+        """The files read once more (only if ``plan``, a one-element PCollection, is set;
+        only the columns it evaluates with ``project``)."""
         policy = "skip" if self.max_bad_fraction > 0 else "error"
-        side = {} if plan is None else {"plan": beam.pvalue.AsSingleton(plan)}
+        side = {} if plan is None else {"plan": beam.pvalue.AsSingleton(plan), "project": project}
         read = (
             pipeline
             | f"{label}Files" >> beam.Create(self.files)
@@ -108,16 +112,16 @@ class _ReadFiles(beam.PTransform):
                 _ReadFile(self.schema, policy, self.batch_size, self.prints)
             ).with_output_types(Tagged)
         )
-        batches = select(read, "batch", "Batches")
-        dead = select(read, "bad", "Bad")
-        batches.tskew_schema = self.schema
-        batches.tskew_dead_letters = dead
-        # Analysis passes read the files again instead of sharing this collection: a
+        # Analysis passes read the files again instead of sharing the batches: a
         # runner then streams each pass (flat memory) instead of materialising all rows.
-        batches.tskew_reread = self._reread
-        batches.tskew_max_bad_fraction = self.max_bad_fraction
-        batches.tskew_source = f"{len(self.files)} file(s) matching {self.pattern!r}"
-        return batches
+        return Source(
+            batches=select(read, "batch", "Batches"),
+            schema=self.schema,
+            dead_letters=select(read, "bad", "Bad"),
+            description=f"{len(self.files)} file(s) matching {self.pattern!r}",
+            max_bad_fraction=self.max_bad_fraction,
+            reread=self._reread,
+        )
 
 
 class ReadCsv(_ReadFiles):
