@@ -2,17 +2,20 @@
 
 Readers infer the schema when the pipeline is built (reading the files once, as
 ``ts.analyze`` does), then read in parallel: one element per CSV/JSONL file, one
-per Parquet row group. A reader returns a `Source`: the batches, their schema,
-the dead letters (``source.dead_letters``: dicts with source, line, reason and raw
-text) and the steps to read the files again for each analysis pass;
-with ``max_bad_fraction=0`` (the default) the first one fails the pipeline with
-its location.
+per Parquet row group. A reader returns a `Source`: the batches,
+their schema, the dead letters (``source.dead_letters``: dicts with source, line,
+reason and raw text) and the steps to read the files again for each analysis pass
+(these share the reader's list of files and emit batches only: a re-read's dead
+letters are those of the first read). With ``max_bad_fraction=0`` (the default)
+the first malformed record fails the pipeline with its location.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +24,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tskew.beam.elements import Tagged, dead_letter, select
+from tskew.beam.runner import loses_finish_bundle_outputs
 from tskew.beam.source import Source
 from tskew.io.bad_records import BadRecordLog
+from tskew.io.conform import conform
 from tskew.io.sources import (
     Fingerprint,
     check_unchanged,
     expand_paths,
+    file_format,
     fingerprint,
     infer_files,
+    open_parquet,
     read_file,
 )
 from tskew.schema import Schema, SchemaLike, as_schema
@@ -40,12 +47,18 @@ class _ReadFile(beam.DoFn):
     """Reads one file, which must be unchanged since the pipeline was built."""
 
     def __init__(
-        self, schema: Schema, policy: str, batch_size: int, prints: dict[str, Fingerprint]
+        self,
+        schema: Schema,
+        policy: str,
+        batch_size: int,
+        prints: dict[str, Fingerprint],
+        tagged: bool = True,
     ):
         self.schema, self.policy, self.batch_size = schema, policy, batch_size
         self.prints = prints
+        self.tagged = tagged  # False: batches only (a re-read: its dead letters are known)
 
-    def process(self, path: str, plan: Any = _ALL, project: bool = False):
+    def process(self, piece: str | tuple[str, int], plan: Any = _ALL, project: bool = False):
         # Batches and dead letters in one output, as `Tagged` values.
         schema = self.schema
         if plan is None:  # an analysis pass that is not needed reads nothing
@@ -54,15 +67,50 @@ class _ReadFile(beam.DoFn):
             # with every bad record fatal, all passes see the same rows: read only
             # the columns this pass evaluates
             schema = Schema({n: self.schema[n] for n in plan.columns()})
+        path, group = (piece, None) if isinstance(piece, str) else piece
         check_unchanged(Path(path), self.prints.get(path))
         log = BadRecordLog(self.policy, max_examples=1 << 62)
         seen = 0
-        for batch in read_file(Path(path), schema, log, self.batch_size):
+        if group is None:
+            batches = read_file(Path(path), schema, log, self.batch_size)
+        else:
+            batches = _read_row_group(Path(path), group, schema, log, self.batch_size)
+        for batch in batches:
+            if not self.tagged:
+                yield batch
+                continue
             yield Tagged("batch", batch)
             yield from (Tagged("bad", dead_letter(r)) for r in log.examples[seen:])
             seen = len(log.examples)
         check_unchanged(Path(path), self.prints.get(path))
-        yield from (Tagged("bad", dead_letter(r)) for r in log.examples[seen:])
+        if self.tagged:
+            yield from (Tagged("bad", dead_letter(r)) for r in log.examples[seen:])
+
+
+def _pieces(files: list[str]) -> list[str | tuple[str, int]]:
+    """What a reader's elements are: a file, or one row group of a Parquet file (so a
+    runner with several workers reads the row groups of one big file in parallel)."""
+    out: list[str | tuple[str, int]] = []
+    for path in files:
+        if file_format(Path(path)) == "parquet":
+            groups = open_parquet(Path(path)).metadata.num_row_groups
+            out.extend((path, group) for group in range(groups))
+        else:
+            out.append(path)
+    return out
+
+
+def _read_row_group(
+    path: Path, group: int, schema: Schema, log: BadRecordLog, batch_size: int
+) -> Iterator[pa.RecordBatch]:
+    """One row group of a Parquet file, as ``read_file`` reads it (rows numbered from the
+    start of the file, for dead letters)."""
+    pfile = open_parquet(path)
+    present = set(pfile.schema_arrow.names)
+    table = pfile.read_row_group(group, columns=[n for n in schema if n in present])
+    first_row = sum(pfile.metadata.row_group(g).num_rows for g in range(group))
+    conformed = conform(table, schema, str(path), log, lambda i: (None, ""), first_row)
+    yield from conformed.to_batches(batch_size)
 
 
 class _ReadFiles(beam.PTransform):
@@ -78,6 +126,7 @@ class _ReadFiles(beam.PTransform):
     ):
         super().__init__()
         self.files = [str(p) for p in expand_paths(pattern)]
+        self.pieces = _pieces(self.files)
         # Every pass (inference here, each analysis pass later) must see the same bytes.
         self.prints = {f: fingerprint(Path(f)) for f in self.files}
         self.pattern = pattern
@@ -87,31 +136,25 @@ class _ReadFiles(beam.PTransform):
         self.max_bad_fraction = max_bad_fraction
         self.batch_size = batch_size
 
-    def _reread(self, pipeline, label: str, plan=None, project: bool = True):
+    def _reread(self, files, pipeline, label: str, plan=None, project: bool = True):
         """The files read once more (only if ``plan``, a one-element PCollection, is set;
         only the columns it evaluates with ``project``)."""
         policy = "skip" if self.max_bad_fraction > 0 else "error"
         side = {} if plan is None else {"plan": beam.pvalue.AsSingleton(plan), "project": project}
-        read = (
-            pipeline
-            | f"{label}Files" >> beam.Create(self.files)
-            | f"{label}Read"
-            >> beam.ParDo(
-                _ReadFile(self.schema, policy, self.batch_size, self.prints), **side
-            ).with_output_types(Tagged)
-        )
-        return select(read, "batch", label)
+        if loses_finish_bundle_outputs(pipeline):
+            # the DaskRunner duplicates the outputs of a step shared by several passes
+            # (see tskew.beam.rows): every pass lists the files itself
+            files = pipeline | f"{label}Files" >> beam.Create(self.pieces)
+        return files | f"{label}Read" >> beam.ParDo(
+            _ReadFile(self.schema, policy, self.batch_size, self.prints, tagged=False), **side
+        ).with_output_types(pa.RecordBatch)
 
     def expand(self, pbegin):
         policy = "skip" if self.max_bad_fraction > 0 else "error"
-        read = (
-            pbegin
-            | "Files" >> beam.Create(self.files)
-            | "Read"
-            >> beam.ParDo(
-                _ReadFile(self.schema, policy, self.batch_size, self.prints)
-            ).with_output_types(Tagged)
-        )
+        files = pbegin | "Files" >> beam.Create(self.pieces)
+        read = files | "Read" >> beam.ParDo(
+            _ReadFile(self.schema, policy, self.batch_size, self.prints)
+        ).with_output_types(Tagged)
         # Analysis passes read the files again instead of sharing the batches: a
         # runner then streams each pass (flat memory) instead of materialising all rows.
         return Source(
@@ -120,7 +163,7 @@ class _ReadFiles(beam.PTransform):
             dead_letters=select(read, "bad", "Bad"),
             description=f"{len(self.files)} file(s) matching {self.pattern!r}",
             max_bad_fraction=self.max_bad_fraction,
-            reread=self._reread,
+            reread=functools.partial(self._reread, files),
         )
 
 
