@@ -122,7 +122,7 @@ def _cmd_analyze(args: argparse.Namespace, beam_args: list[str]) -> int:
         raw = pipeline | "Read" >> reader
         transform_fn = raw | "Analyze" >> tsb.AnalyzeDataset(fn, progress=True)
         transform_fn | "Write" >> tsb.WriteTransformFn(output)
-        raw.tskew_dead_letters | "DeadLetters" >> tsb.WriteDeadLetters(dead_path)
+        raw.dead_letters | "DeadLetters" >> tsb.WriteDeadLetters(dead_path)
         tsb.seal(pipeline)
     import tskew as ts
 

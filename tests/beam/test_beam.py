@@ -120,7 +120,7 @@ def test_malformed_lines_go_to_dead_letters(tmp_path):
         raw = p | tsb.ReadCsv(str(path), schema=schema, max_bad_fraction=0.05)
         tfn = raw | tsb.AnalyzeDataset(lambda i: {"x": ts.fill_missing(i["x"], 0) * 2})
         tfn | tsb.WriteTransformFn(tmp_path / "a")
-        raw.tskew_dead_letters | tsb.WriteDeadLetters(tmp_path / "dead.jsonl")
+        raw.dead_letters | tsb.WriteDeadLetters(tmp_path / "dead.jsonl")
         tsb.seal(p)
     dead = [json.loads(line) for line in (tmp_path / "dead.jsonl").read_text().splitlines()]
     assert [d["line"] for d in dead] == [52, 121]
@@ -256,7 +256,7 @@ def test_malformed_dict_rows_go_to_dead_letters(tmp_path):
     with beam.Pipeline() as p:
         batches = p | beam.Create(rows) | tsb.BatchRows(schema, max_bad_fraction=0.01)
         batches | tsb.AnalyzeDataset(rows_fn) | tsb.WriteTransformFn(tmp_path / "a")
-        batches.tskew_dead_letters | tsb.WriteDeadLetters(tmp_path / "dead.jsonl")
+        batches.dead_letters | tsb.WriteDeadLetters(tmp_path / "dead.jsonl")
         tsb.seal(p)
     dead = [json.loads(line) for line in (tmp_path / "dead.jsonl").read_text().splitlines()]
     assert sorted(d["raw"] for d in dead) == ['{"n": "1.5x", "w": "x"}', '{"n": 1.0, "w": null}']

@@ -22,7 +22,7 @@ def test_parquet_dead_letters_count_every_dropped_row(tmp_path):
         raw = p | tsb.ReadParquet(str(path), schema=schema, max_bad_fraction=0.5)
         tfn = raw | tsb.AnalyzeDataset(lambda i: {"y": i["x"] * 2.0})
         tfn | tsb.WriteTransformFn(tmp_path / "a")
-        raw.tskew_dead_letters | tsb.WriteDeadLetters(tmp_path / "dead.jsonl")
+        raw.dead_letters | tsb.WriteDeadLetters(tmp_path / "dead.jsonl")
         tsb.seal(p)
     dead = [json.loads(line) for line in (tmp_path / "dead.jsonl").read_text().splitlines()]
     assert sorted(d["row"] for d in dead) == [0, 3]
@@ -35,7 +35,7 @@ def test_unclosed_quote_is_one_dead_letter(tmp_path):
     path.write_text('x,s\n1,a\n2,"b\n3,c\n4,d\n')
     with beam.Pipeline() as p:
         raw = p | tsb.ReadCsv(str(path), max_bad_fraction=0.5)
-        raw.tskew_dead_letters | tsb.WriteDeadLetters(tmp_path / "dead.jsonl")
+        raw.dead_letters | tsb.WriteDeadLetters(tmp_path / "dead.jsonl")
         tfn = raw | tsb.AnalyzeDataset(lambda i: {"y": i["x"] * 2})
         tfn | tsb.WriteTransformFn(tmp_path / "a")
         tsb.seal(p)

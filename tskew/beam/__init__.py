@@ -7,8 +7,10 @@ outputs are bit-identical to the in-process path. Needs the ``beam`` extra.
 Example (not run here)::
 
     with beam.Pipeline() as p:
-        raw = p | tsb.ReadCsv("train-*.csv")
-        transformed, transform_fn = raw | tsb.AnalyzeAndTransformDataset(preprocessing_fn)
+        raw = p | tsb.ReadCsv("train-*.csv")  # a tsb.Source: batches, schema, dead letters
+        paid = raw.apply(beam.Map(lambda b: b.filter(pc.greater(b["fare"], 0))), "Paid")
+        transformed, transform_fn = paid | tsb.AnalyzeAndTransformDataset(preprocessing_fn)
+        raw.dead_letters | tsb.WriteDeadLetters("artifacts/taxi.dead_letters.jsonl")
         transform_fn | tsb.WriteTransformFn("artifacts/taxi")
         transformed | tsb.WriteParquet("out/transformed")
         tsb.seal(p)  # needed by the DaskRunner, harmless elsewhere
@@ -27,6 +29,7 @@ from tskew.beam.io import (
 from tskew.beam.rows import BatchRows
 from tskew.beam.runner import seal
 from tskew.beam.skew import DetectSkew
+from tskew.beam.source import Source
 
 __all__ = [
     "AnalyzeAndTransformDataset",
@@ -37,6 +40,7 @@ __all__ = [
     "ReadJsonl",
     "ReadParquet",
     "ReadTransformFn",
+    "Source",
     "TransformDataset",
     "WriteDeadLetters",
     "WriteParquet",

@@ -3,7 +3,7 @@
 Passes: phase 0 reads the input collection itself (no side input, so a runner
 fuses it with the read); every later phase and the final pass (output
 statistics, plus the transformed rows in AnalyzeAndTransformDataset) read the
-files again when the input comes from a tskew reader. Merged states and frozen
+`Source` again (`Source.read_again`). Merged states and frozen
 values are only ever read as ``AsList`` side inputs of a ``Map`` over a
 one-element ``Create``: the constructs that behave the same on the DirectRunner
 (in-memory and multi-process) and the DaskRunner.
@@ -11,6 +11,7 @@ one-element ``Create``: the constructs that behave the same on the DirectRunner
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -22,9 +23,11 @@ import pyarrow as pa
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
-from tskew.analysis import input_statistics, output_statistics
+from tskew.analysis import default_workers, input_statistics, output_statistics
+from tskew.beam.fold import Fold
 from tskew.beam.rows import BatchRows, GroupRows, to_batch
 from tskew.beam.runner import loses_finish_bundle_outputs
+from tskew.beam.source import Source, TakesSource, batches_of
 from tskew.compiler import finalize
 from tskew.errors import AnalyzeError, DataError, SchemaError
 from tskew.interpreter import Executor, column_to_arrow
@@ -57,13 +60,15 @@ class _Progress:
 class _Accumulate(beam.DoFn):
     """Fold the batches of a bundle into one set of accumulators for this pass's plan.
 
+    A bundle's batches are folded by ``threads`` threads (`Fold`) beside the read.
     With ``per_batch`` (runners that drop ``finish_bundle`` outputs) every batch
     yields its own accumulators instead.
     """
 
-    def __init__(self, progress: str | None = None, per_batch: bool = False):
+    def __init__(self, progress: str | None = None, per_batch: bool = False, threads: int = 1):
         self.progress_label = progress
         self.per_batch = per_batch
+        self.threads = threads
 
     def setup(self) -> None:
         self._progress = _Progress(self.progress_label)
@@ -71,26 +76,31 @@ class _Accumulate(beam.DoFn):
         self._executor: Executor | None = None
 
     def start_bundle(self) -> None:
-        self._accs: dict | None = None
+        self._fold: Fold | None = None
 
     def process(self, batch: pa.RecordBatch, plan: PassPlan | None):
         if plan is None:  # the analysis finished in an earlier pass
             return
         if self._plan_id != id(plan):
             self._executor, self._plan_id = Executor(plan.graph), id(plan)
-            self._accs = None
-        if self._accs is None:
-            self._accs = plan.empty()
         self._progress.add(batch.num_rows)
-        plan.add(self._accs, batch, self._executor)
         if self.per_batch:
-            yield self._accs
-            self._accs = None
+            accs = plan.empty()
+            plan.add(accs, batch, self._executor)
+            yield accs
+            return
+        if self._fold is None or self._fold.plan is not plan:
+            yield from self._flush()
+            self._fold = Fold(plan, self._executor, self.threads)
+        self._fold.add(batch)
+
+    def _flush(self):
+        if self._fold is not None:
+            accs, self._fold = self._fold.result(), None
+            yield WindowedValue(accs, GlobalWindow().max_timestamp(), [GlobalWindow()])
 
     def finish_bundle(self):
-        if self._accs is not None:
-            yield WindowedValue(self._accs, GlobalWindow().max_timestamp(), [GlobalWindow()])
-            self._accs = None
+        yield from self._flush()
 
 
 class _Merge(beam.CombineFn):
@@ -109,17 +119,49 @@ class _Merge(beam.CombineFn):
         return acc
 
 
-def _next_plan(scheduler: Scheduler) -> PassPlan | None:
-    return scheduler.next_pass()
+class _Finished:
+    """Stands in for a finished scheduler in the passes after the last needed one, so
+    those passes do not copy the scheduler (and its accumulators) from step to step."""
 
 
-def _advance(_: Any, scheduler: Scheduler, plan: PassPlan | None, merged: list[dict]) -> Scheduler:
-    """The scheduler after folding in one pass (a copy: side inputs may be shared)."""
+FINISHED = _Finished()
+
+
+def _next_plan(scheduler: Scheduler | _Finished) -> PassPlan | None:
+    return None if isinstance(scheduler, _Finished) else scheduler.next_pass()
+
+
+def _advance(
+    _: Any,
+    scheduler: Scheduler | _Finished,
+    plan: PassPlan | None,
+    merged: list[dict],
+    mark: bool = True,
+) -> Scheduler | _Finished:
+    """The scheduler after folding in one pass (a copy: side inputs may be shared);
+    after the last needed pass `FINISHED` (with ``mark``) or the scheduler itself."""
     if plan is None:
-        return scheduler
+        return FINISHED if mark else scheduler
     scheduler = scheduler.fork()
     scheduler.absorb(merged[0] if merged else plan.empty())
     return scheduler
+
+
+def _finished(scheduler: Scheduler | _Finished) -> bool:
+    return isinstance(scheduler, Scheduler) and scheduler.next_pass() is None
+
+
+def _only(finished: tuple[list[Scheduler], ...], most: int) -> Scheduler:
+    """The scheduler of the pass that completed the analysis."""
+    schedulers = [s for f in finished for s in f if _finished(s)]
+    if not schedulers:
+        raise AnalyzeError(f"internal error: the analysis needs more than {most} passes")
+    return schedulers[0]
+
+
+def _if_finished(scheduler: Scheduler | _Finished) -> list[Scheduler]:
+    """The scheduler when this pass completed the analysis (once per analysis)."""
+    return [scheduler] if _finished(scheduler) else []
 
 
 def _build(
@@ -127,15 +169,13 @@ def _build(
     graph: Graph,
     schema: Schema,
     plan_text: str,
-    scheduler: Scheduler,
+    *finished: list[Scheduler],
+    most: int,
     bad: list[dict],
     max_bad_fraction: float,
     source: str,
 ) -> TransformFn:
-    if scheduler.next_pass() is not None:
-        raise AnalyzeError(
-            f"internal error: the analysis needs more than {scheduler.passes} passes"
-        )
+    scheduler = _only(finished, most)
     rows = scheduler.rows
     bad_count = len(bad)
     if bad_count and bad_count > max_bad_fraction * (rows + bad_count):
@@ -180,37 +220,39 @@ class _TransformRows(beam.DoFn):
     def setup(self) -> None:
         self._cache = _Frozen()
 
-    def process(self, batch: pa.RecordBatch, scheduler: Scheduler):
-        frozen = self._cache.get(scheduler)
+    def process(self, batch: pa.RecordBatch, *finished: list[Scheduler]):
+        frozen = self._cache.get(_only(finished, len(finished)))
         evaluated = self._cache.executor.run(batch, self._cache.ids)
         arrays = [column_to_arrow(evaluated[i], frozen.nodes[i].type) for i in self._cache.ids]
         yield pa.RecordBatch.from_arrays(arrays, schema=arrow_output_schema(frozen))
 
 
+def _as_source(value: Any, schema: Schema | None) -> Source:
+    """The `Source` to analyze: ``value`` itself, or a plain PCollection via `BatchRows`."""
+    if isinstance(value, Source):
+        return value if schema is None else dataclasses.replace(value, schema=schema)
+    if schema is None:
+        raise SchemaError(
+            "AnalyzeDataset needs a schema for a plain PCollection: pass schema=..., or "
+            "read the data with a tskew.beam reader (ReadCsv, ReadParquet, ReadJsonl) and "
+            "apply your own transforms with source.apply(transform), which keeps the schema"
+        )
+    return value | "BatchRows" >> BatchRows(schema)
+
+
 def _analyze(
-    pcoll, preprocessing_fn: Callable, schema: Schema | None, progress: bool, keep_rows: bool
+    value: Any, preprocessing_fn: Callable, schema: Schema | None, progress: bool, keep_rows: bool
 ):
-    """The analysis passes over ``pcoll``: (transform_fn, transformed rows or None)."""
-    if not hasattr(pcoll, "tskew_schema"):
-        if schema is None:
-            raise SchemaError(
-                "AnalyzeDataset needs a schema: pass schema=... or read the data "
-                "with a tskew.beam reader (ReadCsv, ReadParquet, ReadJsonl)"
-            )
-        pcoll = pcoll | "BatchRows" >> BatchRows(schema)
-    schema = schema or pcoll.tskew_schema
+    """The analysis passes over a `Source` or PCollection: (transform_fn, transformed rows
+    or None)."""
+    source = _as_source(value, schema)
+    schema = source.schema
     graph = trace(preprocessing_fn, schema)
     plan = make_plan(graph)
-    p = pcoll.pipeline
-    reread = getattr(pcoll, "tskew_reread", None)
+    p = source.pipeline
 
     def label(text: str) -> str | None:
         return text if progress else None
-
-    def rows_for(name: str, plan_k=None):
-        # Later passes read the files again rather than share ``pcoll``: a collection
-        # consumed after a side input is ready is held in memory by the runner.
-        return reread(p, name, plan_k) if reread is not None else pcoll
 
     seed = p | "Seed" >> beam.Create([None])
     state = seed | "Start" >> beam.Map(lambda _: Scheduler(graph, bounded=not on_dask))
@@ -221,48 +263,72 @@ def _analyze(
     # distinct value (no refinement passes), one pass per analyzer level, as TFT does.
     on_dask = loses_finish_bundle_outputs(p)
     most = len(plan.phases) + 1 if on_dask else max_passes(plan)
+    threads = default_workers()  # per bundle, as ts.analyze uses per pass
+    finals = []
     for k in range(most):
         plan_k = state | f"Plan{k}" >> beam.Map(_next_plan)
-        rows = pcoll if k == 0 else rows_for(f"Pass{k}", plan_k)
+        # Later passes read the source again rather than share its batches: a collection
+        # consumed after a side input is ready is held in memory by the runner.
+        rows = source.batches if k == 0 else source.read_again(f"Pass{k}", plan_k)
         states = rows | f"Accumulate{k}" >> beam.ParDo(
-            _Accumulate(label(f"pass {k + 1}"), per_batch=on_dask),
+            _Accumulate(label(f"pass {k + 1}"), per_batch=on_dask, threads=threads),
             plan=beam.pvalue.AsSingleton(plan_k),
         )
         merged = states | f"Merge{k}" >> beam.CombineGlobally(_Merge()).without_defaults()
-        state = seed | f"Advance{k}" >> beam.Map(
+        advanced = seed | f"Advance{k}" >> beam.Map(
             _advance,
             scheduler=beam.pvalue.AsSingleton(state),
             plan=beam.pvalue.AsSingleton(plan_k),
             merged=beam.pvalue.AsList(merged),
+            mark=not on_dask,
         )
-    dead = getattr(pcoll, "tskew_dead_letters", None)
+        # The pass that completes the analysis hands its scheduler to the end (a step
+        # fused with the Advance step); the passes after it only pass on `FINISHED`.
+        # Not on the DaskRunner, which computes a side input anew for each consumer (and
+        # runs no idle passes): there the end reads the last pass's scheduler.
+        state = advanced
+        if not on_dask:
+            finals.append(advanced | f"Finished{k}" >> beam.FlatMap(_if_finished))
+    if on_dask:
+        finals = [state]
+    # One side input per pass (a Flatten of them leaves the DirectRunner's bundles
+    # waiting on each other); exactly one of them holds the finished scheduler.
+    finished = [beam.pvalue.AsList(f) for f in finals]
+    dead = source.dead_letters
     transform_fn = seed | "BuildTransformFn" >> beam.Map(
         _build,
         graph,
         schema,
         plan.describe(graph),
-        scheduler=beam.pvalue.AsSingleton(state),
+        *finished,
+        most=most,
         bad=beam.pvalue.AsList(dead) if dead is not None else [],
-        max_bad_fraction=getattr(pcoll, "tskew_max_bad_fraction", 0.0),
-        source=getattr(pcoll, "tskew_source", "a Beam PCollection"),
+        max_bad_fraction=source.max_bad_fraction,
+        source=source.description,
     )
     if not keep_rows:
         return transform_fn, None
     # A pass of its own (one more read) rather than Tagged outputs of the statistics pass:
     # on the DaskRunner a ParDo both written out and upstream of a side input (here: of
     # the TransformFn) has its outputs duplicated (see tskew.beam.rows).
-    transformed = rows_for("PassTransform") | "TransformRows" >> beam.ParDo(
-        _TransformRows(), scheduler=beam.pvalue.AsSingleton(state)
+    transformed = source.read_again("PassTransform") | "TransformRows" >> beam.ParDo(
+        _TransformRows(), *finished
     ).with_output_types(pa.RecordBatch)
     return transform_fn, transformed
 
 
-class AnalyzeDataset(beam.PTransform):
-    """RecordBatches or dict rows -> a one-element PCollection holding the `TransformFn`.
+class AnalyzeDataset(TakesSource):
+    """A `Source` (or a PCollection) -> a one-element PCollection holding the `TransformFn`.
+
+    Input: the `Source` a tskew reader or `BatchRows` returns (with the user's own
+    transforms applied through `Source.apply`): each later pass reads it again. A
+    plain PCollection of RecordBatches or dict rows needs ``schema``; it is converted
+    with `BatchRows`, and all passes share it, so the runner keeps it until the
+    analysis ends (in memory on the DirectRunner).
 
     Args:
         preprocessing_fn: the same function ``ts.analyze`` takes.
-        schema: raw feature types; taken from a tskew reader or `BatchRows` when omitted.
+        schema: raw feature types; taken from the `Source` when omitted.
         progress: log rows read per pass (logger ``tskew.beam.analyze``, INFO;
             the ``tskew`` command line shows them on stderr).
     """
@@ -278,8 +344,8 @@ class AnalyzeDataset(beam.PTransform):
         self.schema = None if schema is None else as_schema(schema)
         self.progress = progress
 
-    def expand(self, pcoll):
-        transform_fn, _ = _analyze(pcoll, self.preprocessing_fn, self.schema, self.progress, False)
+    def expand(self, source):
+        transform_fn, _ = _analyze(source, self.preprocessing_fn, self.schema, self.progress, False)
         return transform_fn
 
 
@@ -289,16 +355,17 @@ class _Transform(beam.DoFn):
         yield fn.transform_batch(to_batch(element, fn.input_schema, BadRecordLog("error")))
 
 
-class TransformDataset(beam.PTransform):
+class TransformDataset(TakesSource):
     """``(batches, transform_fn) | TransformDataset()`` -> transformed RecordBatches.
 
-    Takes RecordBatches or dict rows; runs the numpy/Arrow executor, no TensorFlow.
+    ``batches``: a `Source`, or a PCollection of RecordBatches or dict rows. Runs the
+    numpy/Arrow executor, no TensorFlow.
     """
 
     def expand(self, inputs):
         batches, transform_fn = inputs
         return (
-            batches
+            batches_of(batches)
             | "GroupRows" >> GroupRows()
             | "Transform"
             >> beam.ParDo(_Transform(), tfn=beam.pvalue.AsList(transform_fn)).with_output_types(
@@ -307,20 +374,23 @@ class TransformDataset(beam.PTransform):
         )
 
 
-class AnalyzeAndTransformDataset(beam.PTransform):
-    """``batches | AnalyzeAndTransformDataset(fn)`` -> (transformed, transform_fn).
+class AnalyzeAndTransformDataset(TakesSource):
+    """``source | AnalyzeAndTransformDataset(fn)`` -> (transformed, transform_fn).
 
-    Input from a tskew reader is read again for each pass (analysis phases, output
-    statistics, transform) instead of being held in memory until the analysis ends.
+    Takes what `AnalyzeDataset` takes. A `Source` is read again for each pass
+    (analysis phases, output statistics, transform) instead of being held in memory
+    until the analysis ends.
     """
 
     def __init__(self, preprocessing_fn: Callable, schema: SchemaLike | None = None):
         super().__init__()
         self.preprocessing_fn = preprocessing_fn
-        self.schema = Schema(schema) if isinstance(schema, dict) else schema
+        self.schema = None if schema is None else as_schema(schema)
 
-    def expand(self, pcoll):
-        transform_fn, transformed = _analyze(pcoll, self.preprocessing_fn, self.schema, False, True)
+    def expand(self, source):
+        transform_fn, transformed = _analyze(
+            source, self.preprocessing_fn, self.schema, False, True
+        )
         return transformed, transform_fn
 
 

@@ -2,14 +2,17 @@
 
 Readers infer the schema when the pipeline is built (reading the files once, as
 ``ts.analyze`` does), then read in parallel: one element per CSV/JSONL file, one
-per Parquet row group. Malformed records go to a dead-letter collection
-(``pcoll.tskew_dead_letters``: dicts with source, line, reason and raw text);
-with ``max_bad_fraction=0`` (the default) the first one fails the pipeline with
-its location.
+per Parquet row group. A reader returns a `Source`: the batches,
+their schema, the dead letters (``source.dead_letters``: dicts with source, line,
+reason and raw text) and the steps to read the files again for each analysis pass
+(these share the reader's list of files and emit batches only: a re-read's dead
+letters are those of the first read). With ``max_bad_fraction=0`` (the default)
+the first malformed record fails the pipeline with its location.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from pathlib import Path
@@ -20,6 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tskew.beam.elements import Tagged, dead_letter, select
+from tskew.beam.runner import loses_finish_bundle_outputs
+from tskew.beam.source import Source
 from tskew.io.bad_records import BadRecordLog
 from tskew.io.csv_options import CsvOptions
 from tskew.io.schemas import SchemaLike, as_schema
@@ -28,9 +33,12 @@ from tskew.io.sources import (
     check_unchanged,
     csv_options_for,
     expand_paths,
+    file_format,
     fingerprint,
     infer_files,
+    open_parquet,
     read_file,
+    read_row_groups,
 )
 from tskew.schema import Schema
 
@@ -47,32 +55,57 @@ class _ReadFile(beam.DoFn):
         batch_size: int,
         prints: dict[str, Fingerprint],
         csv_options: CsvOptions | None = None,
+        tagged: bool = True,
     ):
         self.schema, self.policy, self.batch_size = schema, policy, batch_size
         self.prints, self.csv_options = prints, csv_options
+        self.tagged = tagged  # False: batches only (a re-read: its dead letters are known)
 
-    def process(self, path: str, plan: Any = _ALL):
+    def process(self, piece: str | tuple[str, int], plan: Any = _ALL, project: bool = False):
         # Batches and dead letters in one output, as `Tagged` values.
         schema = self.schema
         if plan is None:  # an analysis pass that is not needed reads nothing
             return
-        if plan is not _ALL and self.policy == "error":
+        if project and plan is not _ALL and self.policy == "error":
             # with every bad record fatal, all passes see the same rows: read only
             # the columns this pass evaluates
             schema = Schema({n: self.schema[n] for n in plan.columns()})
+        path, group = (piece, None) if isinstance(piece, str) else piece
         check_unchanged(Path(path), self.prints.get(path))
         log = BadRecordLog(self.policy, max_examples=1 << 62)
         seen = 0
-        for batch in read_file(Path(path), schema, log, self.batch_size, self.csv_options):
+        if group is None:
+            batches = read_file(Path(path), schema, log, self.batch_size, self.csv_options)
+        else:
+            batches = read_row_groups(Path(path), schema, log, self.batch_size, [group])
+        for batch in batches:
+            if not self.tagged:
+                yield batch
+                continue
             yield Tagged("batch", batch)
             yield from (Tagged("bad", dead_letter(r)) for r in log.examples[seen:])
             seen = len(log.examples)
         check_unchanged(Path(path), self.prints.get(path))
-        yield from (Tagged("bad", dead_letter(r)) for r in log.examples[seen:])
+        if self.tagged:
+            yield from (Tagged("bad", dead_letter(r)) for r in log.examples[seen:])
+
+
+def _pieces(files: list[str]) -> list[str | tuple[str, int]]:
+    """What a reader's elements are: a file, or one row group of a Parquet file (so a
+    runner with several workers reads the row groups of one big file in parallel)."""
+    out: list[str | tuple[str, int]] = []
+    for path in files:
+        if file_format(Path(path)) == "parquet":
+            groups = open_parquet(Path(path)).metadata.num_row_groups
+            out.extend((path, group) for group in range(groups))
+        else:
+            out.append(path)
+    return out
 
 
 class _ReadFiles(beam.PTransform):
-    """Files matching ``pattern`` -> RecordBatches conforming to the (inferred) schema."""
+    """Files matching ``pattern`` -> a `Source` of RecordBatches conforming to the
+    (inferred) schema."""
 
     def __init__(
         self,
@@ -89,6 +122,7 @@ class _ReadFiles(beam.PTransform):
         schema = None if schema is None else as_schema(schema)
         self.csv_options = csv_options_for(schema, header, column_names, delimiter)
         self.files = [str(p) for p in expand_paths(pattern)]
+        self.pieces = _pieces(self.files)
         # Every pass (inference here, each analysis pass later) must see the same bytes.
         self.prints = {f: fingerprint(Path(f)) for f in self.files}
         self.pattern = pattern
@@ -98,41 +132,43 @@ class _ReadFiles(beam.PTransform):
         self.max_bad_fraction = max_bad_fraction
         self.batch_size = batch_size
 
-    def _reread(self, pipeline, label: str, plan=None):
-        """The files read once more (only if ``plan``, a one-element PCollection, is set)."""
+    def _reread(self, files, pipeline, label: str, plan=None, project: bool = True):
+        """The files read once more (only if ``plan``, a one-element PCollection, is set;
+        only the columns it evaluates with ``project``)."""
         policy = "skip" if self.max_bad_fraction > 0 else "error"
-        side = {} if plan is None else {"plan": beam.pvalue.AsSingleton(plan)}
-        read = (
-            pipeline
-            | f"{label}Files" >> beam.Create(self.files)
-            | f"{label}Read"
-            >> beam.ParDo(
-                _ReadFile(self.schema, policy, self.batch_size, self.prints, self.csv_options),
-                **side,
-            ).with_output_types(Tagged)
-        )
-        return select(read, "batch", label)
+        side = {} if plan is None else {"plan": beam.pvalue.AsSingleton(plan), "project": project}
+        if loses_finish_bundle_outputs(pipeline):
+            # the DaskRunner duplicates the outputs of a step shared by several passes
+            # (see tskew.beam.rows): every pass lists the files itself
+            files = pipeline | f"{label}Files" >> beam.Create(self.pieces)
+        return files | f"{label}Read" >> beam.ParDo(
+            _ReadFile(
+                self.schema,
+                policy,
+                self.batch_size,
+                self.prints,
+                self.csv_options,
+                tagged=False,
+            ),
+            **side,
+        ).with_output_types(pa.RecordBatch)
 
     def expand(self, pbegin):
         policy = "skip" if self.max_bad_fraction > 0 else "error"
-        read = (
-            pbegin
-            | "Files" >> beam.Create(self.files)
-            | "Read"
-            >> beam.ParDo(
-                _ReadFile(self.schema, policy, self.batch_size, self.prints, self.csv_options)
-            ).with_output_types(Tagged)
-        )
-        batches = select(read, "batch", "Batches")
-        dead = select(read, "bad", "Bad")
-        batches.tskew_schema = self.schema
-        batches.tskew_dead_letters = dead
-        # Analysis passes read the files again instead of sharing this collection: a
+        files = pbegin | "Files" >> beam.Create(self.pieces)
+        read = files | "Read" >> beam.ParDo(
+            _ReadFile(self.schema, policy, self.batch_size, self.prints, self.csv_options)
+        ).with_output_types(Tagged)
+        # Analysis passes read the files again instead of sharing the batches: a
         # runner then streams each pass (flat memory) instead of materialising all rows.
-        batches.tskew_reread = self._reread
-        batches.tskew_max_bad_fraction = self.max_bad_fraction
-        batches.tskew_source = f"{len(self.files)} file(s) matching {self.pattern!r}"
-        return batches
+        return Source(
+            batches=select(read, "batch", "Batches"),
+            schema=self.schema,
+            dead_letters=select(read, "bad", "Bad"),
+            description=f"{len(self.files)} file(s) matching {self.pattern!r}",
+            max_bad_fraction=self.max_bad_fraction,
+            reread=functools.partial(self._reread, files),
+        )
 
 
 class ReadCsv(_ReadFiles):

@@ -12,9 +12,9 @@ in ``apply_dofn_to_bundle``) that is made once per ParDo when the graph is built
 and never cleared. When one ParDo's tasks run both for a pass and, again, inside
 a task that computes a side input from it, that list is shared by several of its
 partitions and each returns the outputs of the partitions before it as well, so
-rows are counted several times. There `BatchRows` therefore lets every pass
-convert the rows again with steps of its own (``tskew_reread``), as the file
-readers read their files again.
+rows are counted several times. There the `Source` that `BatchRows` returns
+lets every pass convert the rows again with steps of its own (its ``reread``), as
+the file readers read their files again.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from tskew.beam.elements import Tagged, dead_letter, select
 from tskew.beam.runner import loses_finish_bundle_outputs
+from tskew.beam.source import Source
 from tskew.errors import DataError, SchemaError
 from tskew.io.bad_records import BadRecord, BadRecordLog
 from tskew.io.conform import conform
@@ -148,11 +149,12 @@ class _Conform(beam.DoFn):
 
 
 class BatchRows(beam.PTransform):
-    """Dict rows (or RecordBatches) -> RecordBatches conforming to ``schema``.
+    """Dict rows (or RecordBatches) -> a `Source` of RecordBatches conforming to ``schema``.
 
-    Like the tskew readers, the output carries the schema and the dead letters
-    (``batches.tskew_dead_letters``); ``AnalyzeDataset`` applies it to any
-    collection that does not come from a tskew reader.
+    Like the tskew readers, the `Source` carries the schema and the dead letters
+    (``source.dead_letters``); ``AnalyzeDataset`` applies it to a plain PCollection.
+    Except on the DaskRunner (see the module doc), the analysis passes share the
+    converted batches, which the runner then keeps until the last pass.
 
     Args:
         schema: raw feature types of the rows.
@@ -182,17 +184,20 @@ class BatchRows(beam.PTransform):
 
     def expand(self, pcoll):
         conformed = self._conformed(pcoll)
-        batches = select(conformed, "batch", "Batches")
-        batches.tskew_schema = self.schema
-        batches.tskew_dead_letters = select(conformed, "bad", "Bad")
-        batches.tskew_max_bad_fraction = self.max_bad_fraction
-        batches.tskew_source = ROWS_SOURCE
+        reread = None
         if loses_finish_bundle_outputs(pcoll.pipeline):
             # Each later pass converts the rows with steps of its own (see the module doc).
-            batches.tskew_reread = lambda _, label, plan=None: select(
-                self._conformed(pcoll, label), "batch", label
-            )
-        return batches
+            def reread(_, label: str, plan=None, project: bool = True):
+                return select(self._conformed(pcoll, label), "batch", label)
+
+        return Source(
+            batches=select(conformed, "batch", "Batches"),
+            schema=self.schema,
+            dead_letters=select(conformed, "bad", "Bad"),
+            description=ROWS_SOURCE,
+            max_bad_fraction=self.max_bad_fraction,
+            reread=reread,
+        )
 
 
 __all__ = ["BatchRows", "GroupRows", "to_batch"]

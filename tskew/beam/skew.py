@@ -41,6 +41,7 @@ import apache_beam as beam
 from apache_beam.transforms import trigger, window
 from apache_beam.utils.windowed_value import PaneInfoTiming
 
+from tskew.beam.source import TakesSource, batches_of
 from tskew.errors import ConfigError
 from tskew.io.sources import in_memory_table
 from tskew.skew.detect import SkewState, checked_thresholds
@@ -138,7 +139,7 @@ def _time(ts: Any) -> str:
         return str(ts)
 
 
-class DetectSkew(beam.PTransform):
+class DetectSkew(TakesSource):
     """Timestamped raw requests -> one `SkewReport` per fixed event-time window.
 
     Args:
@@ -152,7 +153,8 @@ class DetectSkew(beam.PTransform):
 
     Input elements are dict rows (one request, raw feature values), pyarrow RecordBatches
     or Tables (or pandas DataFrames) of raw features, timestamped (``TimestampedValue``,
-    a streaming source's event time). Bounded and unbounded PCollections both work.
+    a streaming source's event time). Bounded and unbounded PCollections both work, and
+    so does a `Source` from a tskew reader (its batches).
 
     Output: ``SkewReport`` elements in the window they describe, ``report.serving`` set to
     ``"window [start, end)"`` (RFC 3339, UTC) and ``report.rows["serving"]`` counting the
@@ -196,7 +198,7 @@ class DetectSkew(beam.PTransform):
             }
         )
         return (
-            pcoll
+            batches_of(pcoll)
             | "Window" >> beam.WindowInto(window.FixedWindows(self.window_size), **windowing)
             | "Combine" >> beam.CombineGlobally(self.combine_fn).without_defaults()
             | "LabelWindow" >> beam.ParDo(_LabelWindow())

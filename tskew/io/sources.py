@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 import glob
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -382,16 +382,7 @@ def read_file(
     """Stream one file as batches conforming to ``schema`` (bad records to ``log``)."""
     fmt = file_format(path)
     if fmt == "parquet":
-        with open_parquet(path) as pfile:
-            present = set(pfile.schema_arrow.names)
-            columns = [n for n in schema if n in present]
-            # Whole row groups, decoded with Arrow's threads; memory stays one group.
-            first_row = 0
-            for rg in range(pfile.metadata.num_row_groups):
-                group = pfile.read_row_group(rg, columns=columns, use_threads=True)
-                table = conform(group, schema, str(path), log, lambda i: (None, ""), first_row)
-                first_row += pfile.metadata.row_group(rg).num_rows
-                yield from table.to_batches(batch_size)
+        yield from read_row_groups(path, schema, log, batch_size)
         return
     if fmt == "csv" and (csv_options or CsvOptions()).header == AUTO:
         _check_header_against(path, csv_options or CsvOptions(), schema)
@@ -401,6 +392,30 @@ def read_file(
             return int(lines[i]), (raws[i] if raws is not None else "")
 
         yield from conform(table, schema, str(path), log, locate, rows).to_batches(batch_size)
+
+
+def read_row_groups(
+    path: Path,
+    schema: Schema,
+    log: BadRecordLog,
+    batch_size: int,
+    groups: Iterable[int] | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Row groups of a Parquet file (all, or ``groups``) as batches conforming to ``schema``.
+
+    Whole row groups, decoded with Arrow's threads, so memory stays one group; rows are
+    numbered from the start of the file, for bad records.
+    """
+    with open_parquet(path) as pfile:
+        present = set(pfile.schema_arrow.names)
+        columns = [n for n in schema if n in present]
+        starts = [0]
+        for rg in range(pfile.metadata.num_row_groups):
+            starts.append(starts[-1] + pfile.metadata.row_group(rg).num_rows)
+        for rg in range(pfile.metadata.num_row_groups) if groups is None else groups:
+            group = pfile.read_row_group(rg, columns=columns, use_threads=True)
+            table = conform(group, schema, str(path), log, lambda i: (None, ""), starts[rg])
+            yield from table.to_batches(batch_size)
 
 
 def open_parquet(path: Path) -> pq.ParquetFile:
