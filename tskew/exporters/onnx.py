@@ -41,8 +41,8 @@ from tskew.exporters.common import MISSING_SUFFIX, optional_import
 from tskew.ir.graph import Graph
 from tskew.ir.nodes import Node
 from tskew.lowering import GraphLowering, LoweringTable
-from tskew.ops.elementwise import _INT64_MAX_AS_FLOAT
-from tskew.ops.strings import _PATTERNS, CROSS_SEPARATOR
+from tskew.ops.elementwise import INT64_MAX_AS_FLOAT
+from tskew.ops.strings import CAST_PATTERNS, CROSS_SEPARATOR
 from tskew.ops.typing import promote
 from tskew.ops.values import NullMasks
 from tskew.schema import DType
@@ -456,7 +456,7 @@ def _float_to_int64(ctx: Lowering, v: str, src: DType) -> str:
     """Truncate toward zero; NaN -> 0; beyond the int64 range saturate (numpy semantics)."""
     b = ctx.b
     v = ctx.cast(v, src, DType.FLOAT64)
-    limit = b.const(_INT64_MAX_AS_FLOAT, DType.FLOAT64)
+    limit = b.const(INT64_MAX_AS_FLOAT, DType.FLOAT64)
     zero = b.const(0.0, DType.FLOAT64)
     safe = b.op(
         "Where", b.op("IsNaN", v), zero, b.op("Min", b.op("Max", v, b.op("Neg", limit)), limit)
@@ -503,7 +503,7 @@ def _parse_strings(ctx: Lowering, x: Value, to: DType) -> Value:
     if to is DType.STRING:
         return ctx.result(s, x)
     if to is DType.BOOL:
-        ok = b.op("RegexFullMatch", s, pattern=_PATTERNS[DType.BOOL].strip("^$"))
+        ok = b.op("RegexFullMatch", s, pattern=CAST_PATTERNS[DType.BOOL].strip("^$"))
         parsed = b.op("RegexFullMatch", s, pattern="(?i:true)|1")
     else:
         ok = b.op("RegexFullMatch", s, pattern=int64_literal_pattern())

@@ -35,8 +35,8 @@ from tskew.exporters.tf_values import TfCol, Value, tf_dtype, tf_module
 from tskew.ir.graph import Graph
 from tskew.ir.nodes import Node
 from tskew.lowering import GraphLowering, LoweringFn, LoweringTable
-from tskew.ops.elementwise import _INT64_MAX_AS_FLOAT
-from tskew.ops.strings import _PATTERNS, CROSS_SEPARATOR
+from tskew.ops.elementwise import INT64_MAX_AS_FLOAT
+from tskew.ops.strings import CAST_PATTERNS, CROSS_SEPARATOR
 from tskew.ops.typing import promote
 from tskew.schema import DType
 
@@ -343,7 +343,7 @@ def _float_to_int64(v: Any) -> Any:
     """Truncate toward zero; NaN -> 0; beyond the int64 range saturate (numpy semantics)."""
     tf = tf_module()
     v = tf.cast(v, tf.float64)
-    limit = tf.constant(_INT64_MAX_AS_FLOAT, tf.float64)
+    limit = tf.constant(INT64_MAX_AS_FLOAT, tf.float64)
     safe = tf.where(tf.math.is_nan(v), tf.zeros_like(v), tf.clip_by_value(v, -limit, limit))
     too_big = safe >= limit
     # Casting 2**63 itself is undefined in C++: substitute before the cast.
@@ -364,7 +364,7 @@ def _parse_strings(x: Value, to: DType) -> Value:
     s = tv.values_of(x)
     if to is DType.STRING:
         return tv.result(s, x)
-    ok = tf.strings.regex_full_match(s, _PATTERNS[to])
+    ok = tf.strings.regex_full_match(s, CAST_PATTERNS[to])
     if to is DType.BOOL:
         low = tf.strings.lower(s)
         parsed = tf.logical_or(tf.equal(low, "true"), tf.equal(low, "1"))

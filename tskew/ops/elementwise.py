@@ -441,15 +441,15 @@ def cast(ctx: Any, node: Node, x: Value) -> Value:
     return result(v.astype(to.numpy), x)
 
 
-_INT64_MAX_AS_FLOAT = 9.223372036854775807e18  # 2**63, the first float above int64 range
+INT64_MAX_AS_FLOAT = 9.223372036854775807e18  # 2**63, the first float above int64 range
 
 
 def float_to_int64(v: np.ndarray) -> np.ndarray:
     """Truncate toward zero; NaN -> 0; values beyond the int64 range saturate."""
     v = v.astype(np.float64, copy=False)
     info = np.iinfo(np.int64)
-    safe = np.where(np.isnan(v), 0.0, np.clip(v, -_INT64_MAX_AS_FLOAT, _INT64_MAX_AS_FLOAT))
-    too_big = safe >= _INT64_MAX_AS_FLOAT
+    safe = np.where(np.isnan(v), 0.0, np.clip(v, -INT64_MAX_AS_FLOAT, INT64_MAX_AS_FLOAT))
+    too_big = safe >= INT64_MAX_AS_FLOAT
     with np.errstate(invalid="ignore"):
         out = np.trunc(safe).astype(np.int64)
     out[too_big] = info.max

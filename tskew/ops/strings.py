@@ -194,7 +194,8 @@ def cast_to_string(x: Value) -> Value:
     return result(pc.cast(pa.array(raw), pa.string()), x)
 
 
-_PATTERNS = {
+# The text a string -> number cast accepts; every backend matches these same patterns.
+CAST_PATTERNS = {
     DType.INT64: r"^[+-]?[0-9]+$",
     DType.FLOAT32: (
         r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
@@ -202,7 +203,7 @@ _PATTERNS = {
     ),
     DType.BOOL: r"^(?i:true|false|1|0)$",
 }
-_PATTERNS[DType.FLOAT64] = _PATTERNS[DType.FLOAT32]
+CAST_PATTERNS[DType.FLOAT64] = CAST_PATTERNS[DType.FLOAT32]
 
 
 def cast_from_string(x: Value, to: DType) -> Value:
@@ -212,7 +213,7 @@ def cast_from_string(x: Value, to: DType) -> Value:
         return result(strings, x)
     if isinstance(strings, pa.Scalar):
         strings = pa.array([strings.as_py()], type=pa.string())
-    ok = pc.match_substring_regex(strings, _PATTERNS[to]).to_numpy(zero_copy_only=False)
+    ok = pc.match_substring_regex(strings, CAST_PATTERNS[to]).to_numpy(zero_copy_only=False)
     cleaned = pc.if_else(ok, strings, pa.scalar("0"))
     if to is DType.BOOL:
         cleaned = pc.utf8_lower(cleaned)
