@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import sys
@@ -50,8 +51,10 @@ def noise(line: str, level: int) -> bool:
 
 def import_tensorflow() -> ModuleType:
     """``import tensorflow``, quietly the first time (see the module docstring)."""
-    if "tensorflow" in sys.modules:
-        return sys.modules["tensorflow"]
+    if "tensorflow" in sys.modules:  # imported by the user (or Keras) first
+        tf = sys.modules["tensorflow"]
+        tf.get_logger().addFilter(_drop_collection_warning)  # once: filters are a set
+        return tf
     os.environ.setdefault(LEVEL_VARIABLE, DEFAULT_LEVEL)
     try:
         level = int(os.environ[LEVEL_VARIABLE])
@@ -61,7 +64,25 @@ def import_tensorflow() -> ModuleType:
         import tensorflow as tf
 
         tf.config.list_physical_devices()  # looks for GPUs now, inside the filter
+    tf.get_logger().addFilter(_drop_collection_warning)
     return tf
+
+
+def _drop_collection_warning(record: logging.LogRecord) -> bool:
+    """False for TF's warning that a lookup table cannot go into a TF1 collection.
+
+    ``tf.saved_model.save`` warns once per table ("Issue encountered when serializing
+    table_initializer ... probably safe to ignore"): TF2 SavedModels restore tables from
+    their own objects, never from that collection, so the line only alarms users.
+
+    Example:
+        >>> record = logging.LogRecord("tensorflow", logging.WARNING, "", 0, "Issue "
+        ...     "encountered when serializing %s.", ("table_initializer",), None)
+        >>> _drop_collection_warning(record)
+        False
+    """
+    message = record.getMessage()
+    return not message.startswith("Issue encountered when serializing table_initializer")
 
 
 @contextlib.contextmanager
