@@ -72,8 +72,8 @@ VOCAB_FILENAME = (
     "file (naming it is planned); drop vocab_filename="
 )
 STORE_FREQUENCY = (
-    "not supported: ts.vocabulary yields the values only; drop store_frequency= (the value "
-    "counts of a categorical output are in tfn.statistics)"
+    "not supported: ts.vocabulary yields the values only; drop store_frequency= (the most "
+    "frequent values and their counts are in tfn.statistics.inputs[feature].top_values)"
 )
 
 _epsilon_noted = False  # the epsilon note is given once per process, not once per call

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -217,3 +218,10 @@ def test_empty_training_data_error_says_what_tft_returns():
                                               r"mean/var/sum/size 0"):
         ts.analyze(lambda i: {"o": i["x"] - ts.mean(i["x"])}, {"x": []},
                    schema={"x": ts.float32(False)})
+
+
+def test_readme_porting_section_names_every_refused_parameter():
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Porting from TFT")[1].split("\n## ")[0]
+    for param in [*tft_args.TFT_ONLY, "weights", "vocab_filename", "store_frequency"]:
+        assert f"`{param}" in section, param
