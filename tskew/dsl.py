@@ -47,7 +47,7 @@ def _require_column(x: Any, fn: str) -> Column:
     return x
 
 
-def _as_float(x: Column, output_dtype: Any = None, fn: str = "") -> Column:
+def _as_float(x: Column, output_dtype: Any, fn: str) -> Column:
     """TFT casts integer inputs of scalers to float32; floats keep their dtype.
 
     ``output_dtype`` (TFT's parameter) chooses the float dtype instead.
