@@ -20,10 +20,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import tskew.tft_args as tft_args
 from tskew.errors import ArgumentError, TraceError
 from tskew.ir.types import Shape
 from tskew.schema import DType, FeatureType, as_dtype
 from tskew.tracing import Column, as_column, current_builder
+
+# TFT's parameters (``name=``, ``reduce_instance_dims=``, ``output_dtype=``, ...) are checked
+# by `tskew.tft_args`: accepted where they mean the same for tskew's scalar features,
+# otherwise refused with what to do instead.
 
 
 def _node(op: str, *inputs: Any, **attrs: Any) -> Column:
@@ -42,98 +47,207 @@ def _require_column(x: Any, fn: str) -> Column:
     return x
 
 
-def _as_float(x: Column) -> Column:
-    """TFT casts integer inputs of scalers to float32; floats keep their dtype."""
+def _as_float(x: Column, output_dtype: Any, fn: str) -> Column:
+    """TFT casts integer inputs of scalers to float32; floats keep their dtype.
+
+    ``output_dtype`` (TFT's parameter) chooses the float dtype instead.
+    """
+    target = tft_args.as_output_dtype(fn, output_dtype)
+    if target is not None:
+        return cast(x, target)
     return x if x.dtype.is_float else cast(x, DType.FLOAT32)
+
+
+def _analyzer(
+    op: str, x: Any, name: str | None, reduce_instance_dims: bool, output_dtype: Any = None
+) -> Column:
+    tft_args.check_common(op, name, reduce_instance_dims)
+    target = tft_args.as_output_dtype(op, output_dtype)
+    result = _node(op, _require_column(x, op))
+    return result if target is None else cast(result, target)
 
 
 # ------------------------------------------------------------------ analyzers
 
 
-def mean(x: Column) -> Column:
-    """Mean of the non-missing values of ``x`` over the training data (float64)."""
-    return _node("mean", _require_column(x, "mean"))
+def mean(
+    x: Column,
+    reduce_instance_dims: bool = True,
+    name: str | None = None,
+    output_dtype: Any = None,
+) -> Column:
+    """Mean of the non-missing values of ``x`` over the training data.
+
+    float64 (exact); TFT gives float32 for float32 and int64 inputs: pass
+    ``output_dtype="float32"`` (or ``tf.float32``) for TFT's dtype, so that
+    ``x - ts.mean(x, output_dtype="float32")`` stays float32.
+    """
+    return _analyzer("mean", x, name, reduce_instance_dims, output_dtype)
 
 
-def var(x: Column) -> Column:
-    """Population variance (ddof=0) of the non-missing values (float64)."""
-    return _node("var", _require_column(x, "var"))
+def var(
+    x: Column,
+    reduce_instance_dims: bool = True,
+    name: str | None = None,
+    output_dtype: Any = None,
+) -> Column:
+    """Population variance (ddof=0) of the non-missing values.
+
+    float64 (exact); ``output_dtype="float32"`` gives TFT's dtype (see `mean`).
+    """
+    return _analyzer("var", x, name, reduce_instance_dims, output_dtype)
 
 
-def min(x: Column) -> Column:
-    """Smallest non-missing value of ``x`` (same dtype)."""
-    return _node("min", _require_column(x, "min"))
+def min(
+    x: Column,
+    reduce_instance_dims: bool = True,
+    name: str | None = None,
+    output_dtype: Any = None,
+) -> Column:
+    """Smallest non-missing value of ``x`` (same dtype, or ``output_dtype``)."""
+    return _analyzer("min", x, name, reduce_instance_dims, output_dtype)
 
 
-def max(x: Column) -> Column:
-    """Largest non-missing value of ``x`` (same dtype)."""
-    return _node("max", _require_column(x, "max"))
+def max(
+    x: Column,
+    reduce_instance_dims: bool = True,
+    name: str | None = None,
+    output_dtype: Any = None,
+) -> Column:
+    """Largest non-missing value of ``x`` (same dtype, or ``output_dtype``)."""
+    return _analyzer("max", x, name, reduce_instance_dims, output_dtype)
 
 
-def sum(x: Column) -> Column:
-    """Exact sum of the non-missing values (int64 for int64, else float64)."""
-    return _node("sum", _require_column(x, "sum"))
+def sum(
+    x: Column,
+    reduce_instance_dims: bool = True,
+    name: str | None = None,
+    output_dtype: Any = None,
+) -> Column:
+    """Exact sum of the non-missing values (int64 for int64, else float64).
+
+    TFT gives float32 for float32 input: ``output_dtype="float32"`` casts to it.
+    """
+    return _analyzer("sum", x, name, reduce_instance_dims, output_dtype)
 
 
-def size(x: Column) -> Column:
+def size(x: Column, reduce_instance_dims: bool = True, name: str | None = None) -> Column:
     """Number of non-missing values of ``x`` in the training data (int64)."""
-    return _node("size", _require_column(x, "size"))
+    return _analyzer("size", x, name, reduce_instance_dims)
 
 
-def quantiles(x: Column, num_buckets: int) -> Column:
+def quantiles(
+    x: Column,
+    num_buckets: int,
+    epsilon: float | None = None,
+    weights: Any = None,
+    reduce_instance_dims: bool = True,
+    name: str | None = None,
+) -> Column:
     """Exact boundaries splitting ``x`` into ``num_buckets`` buckets (a vector).
 
     Boundary k is the value at 0-based position ``(k * n) // num_buckets`` of
-    the sorted non-missing values.
+    the sorted non-missing values. TFT's approximation ``epsilon`` is accepted
+    and ignored (the boundaries are exact).
     """
+    tft_args.check_common("quantiles", name, reduce_instance_dims)
+    tft_args.note_epsilon("quantiles", epsilon)
+    tft_args.refuse("quantiles", "weights", weights, (None,), tft_args.WEIGHTS)
     return _node("quantiles", _require_column(x, "quantiles"), num_buckets=num_buckets)
 
 
+_VOCABULARY_TFT_ONLY = (
+    "reserved_tokens", "labels", "use_adjusted_mutual_info", "min_diff_from_avg",
+    "coverage_top_k", "coverage_frequency_threshold", "key_fn", "fingerprint_shuffle",
+    "file_format",
+)  # fmt: skip
+
+
 def vocabulary(
-    x: Column, top_k: int | None = None, frequency_threshold: float | None = None
+    x: Column,
+    top_k: int | str | None = None,
+    frequency_threshold: float | str | None = None,
+    *,
+    vocab_filename: str | None = None,
+    store_frequency: bool = False,
+    weights: Any = None,
+    name: str | None = None,
+    **tft_only: Any,
 ) -> Column:
     """Distinct values by decreasing frequency (ties: larger value first).
 
     ``frequency_threshold`` keeps values seen at least that often; ``top_k``
-    then keeps the first k.
+    then keeps the first k (numeric strings such as "10" work, as in TFT).
     """
+    fn = "vocabulary"
+    _vocabulary_options(fn, vocab_filename, store_frequency, weights, name, tft_only)
     return _node(
         "vocabulary",
-        _require_column(x, "vocabulary"),
-        top_k=top_k,
-        frequency_threshold=frequency_threshold,
+        _require_column(x, fn),
+        top_k=tft_args.as_top_k(fn, top_k),
+        frequency_threshold=tft_args.as_frequency_threshold(fn, frequency_threshold),
     )
+
+
+def _vocabulary_options(
+    fn: str,
+    vocab_filename: Any,
+    store_frequency: Any,
+    weights: Any,
+    name: Any,
+    tft_only: dict[str, Any],
+) -> None:
+    """Check TFT's vocabulary parameters tskew accepts only at their defaults."""
+    tft_args.check_common(fn, name)
+    tft_args.refuse(fn, "vocab_filename", vocab_filename, (None,), tft_args.VOCAB_FILENAME)
+    tft_args.refuse(fn, "store_frequency", store_frequency, (False, None), tft_args.STORE_FREQUENCY)
+    tft_args.refuse(fn, "weights", weights, (None,), tft_args.WEIGHTS)
+    tft_args.refuse_tft_only(fn, _VOCABULARY_TFT_ONLY, tft_only)
 
 
 # -------------------------------------------------------------------- mappers
 
 
-def scale_to_z_score(x: Column) -> Column:
+def scale_to_z_score(
+    x: Column, elementwise: bool = False, name: str | None = None, output_dtype: Any = None
+) -> Column:
     """(x - mean) / std with the training mean and population std.
 
     When the variance is 0 the result is x - mean (TFT's rule). Integer inputs
     become float32. The division is frozen as a multiplication by the
     reciprocal, so every backend performs the same IEEE operations.
+    ``output_dtype`` (float32 or float64) sets the result's dtype, as in TFT.
     """
     x = _require_column(x, "scale_to_z_score")
-    xf = _as_float(x)
+    tft_args.check_common("scale_to_z_score", name)
+    tft_args.check_elementwise("scale_to_z_score", x, elementwise)
+    xf = _as_float(x, output_dtype, "scale_to_z_score")
     v = var(x)
     inv_std = where(v > 0.0, 1.0 / sqrt(v), as_column(1.0, dtype=DType.FLOAT64))
     return (xf - cast(mean(x), xf.dtype)) * cast(inv_std, xf.dtype)
 
 
-def scale_by_min_max(x: Column, output_min: float = 0.0, output_max: float = 1.0) -> Column:
+def scale_by_min_max(
+    x: Column,
+    output_min: float = 0.0,
+    output_max: float = 1.0,
+    elementwise: bool = False,
+    name: str | None = None,
+    output_dtype: Any = None,
+) -> Column:
     """Scale to [output_min, output_max] using the training min and max.
 
     When min == max, TFT's rule applies: sigmoid(x) scaled to the range.
     """
     x = _require_column(x, "scale_by_min_max")
+    tft_args.check_common("scale_by_min_max", name)
+    tft_args.check_elementwise("scale_by_min_max", x, elementwise)
     if not output_min < output_max:
         raise ArgumentError(
             f"scale_by_min_max: output_min ({output_min}) must be less than output_max "
             f"({output_max})"
         )
-    xf = _as_float(x)
+    xf = _as_float(x, output_dtype, "scale_by_min_max")
     lo, hi = cast(min(x), xf.dtype), cast(max(x), xf.dtype)
     has_range = lo < hi
     inv_range = where(has_range, 1.0 / (hi - lo), as_column(0.0, dtype=xf.dtype))
@@ -143,17 +257,22 @@ def scale_by_min_max(x: Column, output_min: float = 0.0, output_max: float = 1.0
     return scaled * (output_max - output_min) + output_min
 
 
-def scale_to_0_1(x: Column) -> Column:
+def scale_to_0_1(
+    x: Column, elementwise: bool = False, name: str | None = None, output_dtype: Any = None
+) -> Column:
     """Scale to [0, 1] using the training min and max."""
-    return scale_by_min_max(x, 0.0, 1.0)
+    return scale_by_min_max(x, 0.0, 1.0, elementwise, name, output_dtype)
 
 
-def apply_buckets(x: Column, bucket_boundaries: Column | Sequence[float]) -> Column:
+def apply_buckets(
+    x: Column, bucket_boundaries: Column | Sequence[float], name: str | None = None
+) -> Column:
     """Bucket index: x goes to bucket i when b[i-1] <= x < b[i] (int64).
 
     NaN goes to the last bucket, len(boundaries).
     """
     x = _require_column(x, "apply_buckets")
+    tft_args.check_common("apply_buckets", name)
     bounds = as_column(
         list(bucket_boundaries) if not isinstance(bucket_boundaries, Column) else bucket_boundaries,
         like=x,
@@ -163,10 +282,20 @@ def apply_buckets(x: Column, bucket_boundaries: Column | Sequence[float]) -> Col
     return _node("apply_buckets", x, bounds)
 
 
-def bucketize(x: Column, num_buckets: int) -> Column:
+def bucketize(
+    x: Column,
+    num_buckets: int,
+    epsilon: float | None = None,
+    weights: Any = None,
+    elementwise: bool = False,
+    name: str | None = None,
+) -> Column:
     """Bucket index in [0, num_buckets) by exact training quantiles (int64)."""
     x = _require_column(x, "bucketize")
-    return apply_buckets(x, quantiles(x, num_buckets))
+    tft_args.check_elementwise("bucketize", x, elementwise)
+    tft_args.refuse("bucketize", "weights", weights, (None,), tft_args.WEIGHTS)
+    tft_args.note_epsilon("bucketize", epsilon)
+    return apply_buckets(x, quantiles(x, num_buckets), name=name)
 
 
 def apply_vocabulary(
@@ -174,6 +303,9 @@ def apply_vocabulary(
     deferred_vocab_filename_tensor: Column | Sequence[Any],
     default_value: int = -1,
     num_oov_buckets: int = 0,
+    *,
+    name: str | None = None,
+    **tft_only: Any,
 ) -> Column:
     """Map x to its index in a vocabulary (``ts.vocabulary(x)`` or a list).
 
@@ -181,6 +313,8 @@ def apply_vocabulary(
     or, without OOV buckets, to ``default_value``.
     """
     x = _require_column(x, "apply_vocabulary")
+    tft_args.check_common("apply_vocabulary", name)
+    tft_args.refuse_tft_only("apply_vocabulary", ("lookup_fn", "file_format"), tft_only)
     vocab = deferred_vocab_filename_tensor
     vocab_col = vocab if isinstance(vocab, Column) else as_column(list(vocab), dtype=x.dtype)
     return _node(
@@ -194,13 +328,21 @@ def apply_vocabulary(
 
 def compute_and_apply_vocabulary(
     x: Column,
-    top_k: int | None = None,
-    frequency_threshold: float | None = None,
+    top_k: int | str | None = None,
+    frequency_threshold: float | str | None = None,
     num_oov_buckets: int = 0,
     default_value: int = -1,
+    *,
+    vocab_filename: str | None = None,
+    store_frequency: bool = False,
+    weights: Any = None,
+    name: str | None = None,
+    **tft_only: Any,
 ) -> Column:
     """``apply_vocabulary(x, vocabulary(x, top_k, frequency_threshold), ...)``."""
-    x = _require_column(x, "compute_and_apply_vocabulary")
+    fn = "compute_and_apply_vocabulary"
+    x = _require_column(x, fn)
+    _vocabulary_options(fn, vocab_filename, store_frequency, weights, name, tft_only)
     return apply_vocabulary(
         x,
         vocabulary(x, top_k, frequency_threshold),
@@ -209,8 +351,12 @@ def compute_and_apply_vocabulary(
     )
 
 
-def hash_strings(strings: Column, hash_buckets: int) -> Column:
+def hash_strings(
+    strings: Column, hash_buckets: int, key: Any = None, name: str | None = None
+) -> Column:
     """MurmurHash3_x86_32 of the UTF-8 bytes modulo ``hash_buckets`` (int64)."""
+    tft_args.check_common("hash_strings", name)
+    tft_args.refuse("hash_strings", "key", key, *tft_args.TFT_ONLY["key"])
     return _node(
         "hash_strings", _require_column(strings, "hash_strings"), hash_buckets=hash_buckets
     )

@@ -210,7 +210,11 @@ class Scheduler:
         if self.rows is None:
             self.rows = merged[ROWS]
             if self.rows == 0:
-                raise AnalyzeError("empty training data: the data has no rows to analyze")
+                raise AnalyzeError(
+                    "empty training data: the data has no rows to analyze (TFT would return "
+                    "mean/var/sum/size 0, min +inf, max -inf and zero quantiles; tskew refuses "
+                    "since an artifact fitted on nothing is a wrong path or an over-eager filter)"
+                )
         self.passes += 1
         for spec, acc in merged.items():
             if spec == ROWS:

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 import tskew as ts
+import tskew.tft_args as tft_args
 from tests.conftest import shared_file
 
 tft = pytest.importorskip("tensorflow_transform", reason="TFT is the oracle here (extra 'tft')")
@@ -172,3 +173,58 @@ def test_int64_vocabulary_ties_follow_tft_byte_order(tmp_path):
     assert got["all"].tolist()[:4] == [4, 3, 3, 2]  # ids: 40, -5 | 3, 2, 111 | 7
     report = verify(tfn, {"n": [*values, 999]})
     assert report.ok and {r.backend for r in report.rows} >= {"numpy", "tensorflow", "onnx"}
+
+
+def test_tft_parameters_keep_their_meaning(tmp_path, monkeypatch):
+    """The same calls with TFT's extra parameters give TFT's values and dtypes: ``output_dtype``
+    float32 keeps ``k - mean(k)`` float32, ``epsilon`` / ``elementwise`` / ``name`` change
+    nothing on scalar features, and ``top_k`` may be a numeric string."""
+    rows = {"k": _rows()["k"], "s": _rows()["s"]}
+    spec = {"k": tf.io.FixedLenFeature([], tf.int64), "s": tf.io.FixedLenFeature([], tf.string)}
+
+    def tft_params(i):
+        kf = tf.cast(i["k"], tf.float32)
+        return {"c": kf - tft.mean(i["k"], name="m", output_dtype=tf.float32),
+                "z": tft.scale_to_z_score(i["k"], elementwise=True, output_dtype=tf.float32),
+                "b": tft.bucketize(i["k"], 4, epsilon=0.01, elementwise=True, name="b"),
+                "v": tft.compute_and_apply_vocabulary(i["s"], top_k="2", name="v")}
+
+    def ts_params(i):
+        kf = ts.cast(i["k"], "float32")
+        return {"c": kf - ts.mean(i["k"], name="m", output_dtype=tf.float32),
+                "z": ts.scale_to_z_score(i["k"], elementwise=True, output_dtype=tf.float32),
+                "b": ts.bucketize(i["k"], 4, epsilon=0.01, elementwise=True, name="b"),
+                "v": ts.compute_and_apply_vocabulary(i["s"], top_k="2", name="v")}
+
+    want = run_tft(tft_params, rows, spec, tmp_path)
+    monkeypatch.setattr(tft_args, "_epsilon_noted", False)  # said once per process
+    with pytest.warns(UserWarning, match="epsilon=0.01 is ignored"):
+        got = ts.analyze(ts_params, rows, schema={"k": ts.int64(False),
+                                                  "s": ts.string(False)}).transform(rows)
+    assert got["c"].dtype == got["z"].dtype == np.float32
+    for name in ("c", "z"):
+        np.testing.assert_allclose(got[name], want[name], rtol=2e-6, atol=2e-6)
+    assert got["b"].tolist() == want["b"].tolist()
+    assert got["v"].tolist() == want["v"].tolist()
+
+
+def test_what_tft_returns_on_a_feature_with_no_values(tmp_path):
+    """tskew refuses an analyzer that saw no value and its error names TFT's values:
+    mean and var 0, min +inf, max -inf; filling the feature first gives TFT's mean."""
+    rows = {"d": [1.0, 2.0], "e": [[], []]}
+    spec = {"d": tf.io.FixedLenFeature([], tf.float32), "e": tf.io.VarLenFeature(tf.float32)}
+
+    def tft_empty(i):
+        return {"mean": i["d"] * 0 + tft.mean(i["e"]), "var": i["d"] * 0 + tft.var(i["e"]),
+                "min": i["d"] * 0 + tft.min(i["e"]), "max": i["d"] * 0 + tft.max(i["e"])}
+
+    want = run_tft(tft_empty, rows, spec, tmp_path)
+    assert want["mean"].tolist() == want["var"].tolist() == [0.0, 0.0]
+    assert want["min"].tolist() == [np.inf, np.inf] and want["max"].tolist() == [-np.inf] * 2
+    for op, tft_value in (("mean", "0"), ("min", r"\+inf"), ("max", "-inf")):
+        def fn(i, op=op):
+            return {"o": i["d"] * 0.0 + ts.cast(getattr(ts, op)(i["e"]), "float32")}
+
+        with pytest.raises(ts.AnalyzeError, match=f"TFT would return {tft_value} here"):
+            ts.analyze(fn, {"d": rows["d"], "e": [None, None]},
+                       schema={"d": ts.float32(False), "e": ts.float32()})

@@ -124,9 +124,29 @@ def _exact_int_sum(acc: Moments, what: str) -> int:
     return total
 
 
+# What TFT returns where tskew refuses (an analyzer that saw no value), for the error.
+_TFT_EMPTY = {
+    "mean": "0",
+    "var": "0",
+    "min": "+inf",
+    "max": "-inf",
+    "quantiles": "all-zero boundaries",
+}
+
+
 def _no_values(op: str, what: str, missing: int | None) -> AnalyzeError:
+    """The error of an analyzer that saw no value; says what TFT returns and how to get it."""
     detail = f" ({missing} missing/NaN values were skipped)" if missing else ""
+    tft = _TFT_EMPTY.get(op)
+    like_tft = (
+        f" TFT would return {tft} here; tskew refuses because a statistic of no values usually "
+        "means wrong training data (a misspelled column, a filter that dropped every value)."
+        if tft
+        else ""
+    )
     return AnalyzeError(
-        f"analyzer {op} of {what} saw no values in the training data{detail}; "
-        "check the data or fill missing values before analyzing (ts.fill_missing / ts.impute)"
+        f"analyzer {op} of {what} saw no values in the training data{detail};{like_tft} "
+        "Check the data, or fill missing values before analyzing (ts.fill_missing / ts.impute): "
+        "the statistics of ts.fill_missing(x, 0.0) are defined when every value is missing "
+        "(mean, var and quantiles 0, as in TFT)"
     )
