@@ -19,8 +19,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from tskew.lazy import lazy_exports
 
 _PUBLIC = {
     "skew_report": "tskew.skew.detect",
@@ -40,13 +39,4 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _PUBLIC:
-        value = getattr(importlib.import_module(_PUBLIC[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'tskew.skew' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*__all__, *globals()])
+__getattr__, __dir__ = lazy_exports('tskew.skew', _PUBLIC, globals())

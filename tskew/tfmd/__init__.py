@@ -17,8 +17,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from tskew.lazy import lazy_exports
 
 # Loaded on first use: `tskew.io.schemas` needs only the schema half, which stays light.
 _PUBLIC = {
@@ -36,13 +35,4 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _PUBLIC:
-        value = getattr(importlib.import_module(_PUBLIC[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'tskew.tfmd' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*__all__, *globals()])
+__getattr__, __dir__ = lazy_exports('tskew.tfmd', _PUBLIC, globals())
