@@ -311,10 +311,25 @@ def _analyze(
     # A pass of its own (one more read) rather than Tagged outputs of the statistics pass:
     # on the DaskRunner a ParDo both written out and upstream of a side input (here: of
     # the TransformFn) has its outputs duplicated (see tskew.beam.rows).
-    transformed = source.read_again("PassTransform") | "TransformRows" >> beam.ParDo(
+    # The read waits for the TransformFn: started at once, its batches would queue in
+    # memory until the analysis ends (memory growing with the rows).
+    ready = transform_fn | "TransformReady" >> beam.Map(
+        lambda _, names: _Columns(names), tuple(graph.inputs)
+    )
+    transformed = source.read_again("PassTransform", ready) | "TransformRows" >> beam.ParDo(
         _TransformRows(), *finished
     ).with_output_types(pa.RecordBatch)
     return transform_fn, transformed
+
+
+@dataclasses.dataclass(frozen=True)
+class _Columns:
+    """A read plan of its own for the transform pass: the raw columns the graph reads."""
+
+    names: tuple[str, ...]
+
+    def columns(self) -> tuple[str, ...]:
+        return self.names
 
 
 class AnalyzeDataset(TakesSource):
