@@ -46,3 +46,4 @@ def test_an_error_on_a_worker_thread_reaches_the_caller():
         for _ in range(8):  # later adds or the result raise it
             fold.add(pa.record_batch({"x": [1.0]}))
         fold.result()
+    assert not any(thread.is_alive() for thread in fold._threads)  # none left waiting

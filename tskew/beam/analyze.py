@@ -102,6 +102,12 @@ class _Accumulate(beam.DoFn):
     def finish_bundle(self):
         yield from self._flush()
 
+    def teardown(self) -> None:
+        # a bundle that failed midway leaves its Fold open: stop its threads
+        fold = getattr(self, "_fold", None)
+        if fold is not None:
+            fold.close()
+
 
 class _Merge(beam.CombineFn):
     """Merge per-bundle accumulator states; order-independent, so runner-independent."""

@@ -44,6 +44,7 @@ class Fold:
         self._states: list[dict] = []
         self._errors: list[BaseException] = []
         self._threads = [threading.Thread(target=self._work, daemon=True) for _ in range(threads)]
+        self._closed = False
         for thread in self._threads:
             thread.start()
 
@@ -65,15 +66,24 @@ class Fold:
 
     def result(self) -> dict:
         """Wait for the workers; their accumulators merged."""
+        self.close()
+        self._raise()
+        return merge_states(self._states)
+
+    def close(self) -> None:
+        """Stop the workers once they have drained the queue (also for a failed bundle, so
+        no thread is left waiting for batches); a second call does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         for _ in self._threads:
             self._queue.put(_DONE)
         for thread in self._threads:
             thread.join()
-        self._raise()
-        return merge_states(self._states)
 
     def _raise(self) -> None:
         if self._errors:
+            self.close()
             raise self._errors[0]
 
 
